@@ -1,0 +1,100 @@
+"""Transactional outbox, inbox and dead-letter tables (architecture.md guarantees 1 and 3).
+
+Each service owns a copy of these tables in its own schema: `messaging_tables`
+adds them to the service's MetaData, and its Alembic history creates them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    Uuid,
+    func,
+    insert,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.envelope import Envelope
+
+
+@dataclass(frozen=True)
+class MessagingTables:
+    outbox: Table
+    inbox: Table
+    dead_letters: Table
+
+
+def messaging_tables(metadata: MetaData) -> MessagingTables:
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("event_id", Uuid, nullable=False, unique=True),
+        Column("topic", Text, nullable=False),
+        Column("key", Text, nullable=False),
+        Column("envelope", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True)),
+    )
+    Index("ix_outbox_unpublished", outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer", Text, nullable=False),
+        Column("event_id", Uuid, nullable=False),
+        Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("consumer", "event_id"),
+    )
+    dead_letters = Table(
+        "dead_letters",
+        metadata,
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("consumer", Text, nullable=False),
+        Column("topic", Text, nullable=False),
+        Column("partition", Integer, nullable=False),
+        Column("offset", BigInteger, nullable=False),
+        Column("event_id", Uuid),
+        Column("raw", Text, nullable=False),
+        Column("error", Text, nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("replayed_at", DateTime(timezone=True)),
+    )
+    return MessagingTables(outbox=outbox, inbox=inbox, dead_letters=dead_letters)
+
+
+async def add_event(session: AsyncSession, tables: MessagingTables, topic: str, event: Envelope) -> None:
+    """Write the event in the caller's transaction; the relay publishes it after commit."""
+    await session.execute(
+        insert(tables.outbox).values(
+            event_id=event.id,
+            topic=topic,
+            key=event.subject,
+            envelope=event.model_dump(mode="json"),
+        )
+    )
+
+
+async def claim_inbox(session: AsyncSession, tables: MessagingTables, consumer: str, event_id) -> bool:
+    """Record the event as handled by `consumer`; False when it already was (a redelivery)."""
+    result = await session.execute(
+        pg_insert(tables.inbox)
+        .values(consumer=consumer, event_id=event_id)
+        .on_conflict_do_nothing()
+        .returning(text("1"))
+    )
+    return result.first() is not None

@@ -1,0 +1,171 @@
+"""The API gateway: the only public entry (uvicorn factory `gateway.app:create_app`)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from common.logging import configure_logging
+from common.problems import Problem, install_problem_handlers, problem_response
+from gateway.auth import AuthError, Caller, bearer_token, build_auth
+from gateway.dev import dev_router
+from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from gateway.openapi import MergedOpenAPI
+from gateway.proxy import forward
+from gateway.ratelimit import TokenBucketLimiter
+from gateway.routes import resolve
+from gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+DESCRIPTION = """\
+Public API of the burial, disability and survivor benefit case processing.
+
+* Every `/api/v1` call needs `Authorization: Bearer <JWT>` (401 without a valid
+  token, 403 when the token's role may not call the route).
+* Errors are RFC 9457 problem details (`application/problem+json`).
+* Rate limit: a fixed number of requests per minute per token subject (per client
+  address without a token), counted by each gateway replica separately; 429 with
+  `Retry-After` when exceeded.
+* Every response carries `X-Request-Id` (yours if you sent a sane one).
+"""
+
+
+def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    verifier, issuer = build_auth(settings)
+    limiter = TokenBucketLimiter(settings.rate_limit_per_minute)
+    upstreams = settings.upstreams
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging("gateway", settings.log_level)
+        # uvicorn's own access line prints the query string unmasked (e.g. ?applicant_iin=...);
+        # RequestIdMiddleware writes a masked one instead.
+        logging.getLogger("uvicorn.access").disabled = True
+        # trust_env=False: calls to the services must never go through a proxy taken from the environment.
+        async with httpx.AsyncClient(
+            transport=transport, timeout=settings.upstream_timeout_s, trust_env=False, follow_redirects=False
+        ) as client:
+            app.state.http = client
+            log.info("gateway ready (dev_mode=%s)", settings.dev_mode)
+            yield
+
+    app = FastAPI(
+        title="e-Maket API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url=None,  # served below, merged with the services' documents
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_problem_handlers(app)
+    app.add_exception_handler(Exception, _internal_error)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)  # added last: outermost, so even a 422 for size carries the id
+
+    def throttle(key: str) -> None:
+        wait_s = limiter.take(key)
+        if wait_s:
+            raise Problem(
+                429,
+                "too-many-requests",
+                f"More than {settings.rate_limit_per_minute} requests per minute; slow down.",
+                headers={"Retry-After": str(math.ceil(wait_s))},
+            )
+
+    def identify(request: Request) -> tuple[Caller | None, str]:
+        """The verified caller (or None and why not), after charging the rate limit."""
+        token = bearer_token(request.headers.get("authorization"))
+        caller, failure = None, ""
+        if token:
+            try:
+                caller = verifier.verify(token)
+            except AuthError as exc:
+                failure = str(exc)
+        # Without a verified subject only the client address is left; this also slows token guessing.
+        throttle(f"sub:{caller.sub}" if caller else f"ip:{_client_address(request)}")
+        if caller:
+            request.state.caller = caller
+        return caller, failure
+
+    if issuer is not None:
+        app.include_router(dev_router(issuer, lambda request: throttle(f"ip:{_client_address(request)}")))
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": "gateway"}
+
+    merged_openapi = MergedOpenAPI(
+        lambda: get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes),
+        upstreams,
+        fetch_timeout_s=settings.openapi_fetch_timeout_s,
+        ttl_s=settings.openapi_cache_s,
+    )
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(await merged_openapi.document(request.app.state.http))
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        # Swagger UI's JS/CSS come from a CDN (FastAPI's default): the browser needs internet access.
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - docs",
+            swagger_ui_parameters={"persistAuthorization": True},
+        )
+
+    @app.api_route("/api/v1/{path:path}", methods=PROXY_METHODS, include_in_schema=False)
+    async def proxy(request: Request) -> Response:
+        caller, failure = identify(request)
+        path = request.url.path
+        target = resolve(request.method, path)
+        if target is None:
+            raise Problem(404, "not-found", f"There is no {request.method} {path}.")
+        if caller is None:
+            raise _unauthenticated(failure)
+        if caller.role not in target.roles:
+            allowed = ", ".join(sorted(target.roles))
+            raise Problem(403, "forbidden", f"Role '{caller.role}' may not {request.method} {path}; allowed: {allowed}.")
+        body = await request.body()
+        return await forward(request.app.state.http, upstreams[target.service], target, request, body, caller)
+
+    return app
+
+
+def _unauthenticated(failure: str) -> Problem:
+    if not failure:
+        return Problem(401, "not-authenticated", "A bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
+    # RFC 6750 section 3: say that the token itself was the problem.
+    challenge = f'Bearer error="invalid_token", error_description="{failure}"'
+    return Problem(401, "not-authenticated", failure, headers={"WWW-Authenticate": challenge})
+
+
+def _client_address(request: Request) -> str:
+    # X-Forwarded-For is not trusted: anyone could send it. Behind a load balancer, configure
+    # uvicorn's --forwarded-allow-ips so that request.client is the real client.
+    return request.client.host if request.client else "unknown"
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    # Runs in ServerErrorMiddleware, outside RequestIdMiddleware: copy the id onto the response here.
+    request_id = request.headers.get("x-request-id", "")
+    return problem_response(
+        request,
+        500,
+        "internal-error",
+        "Something went wrong on our side; quote the request id when reporting it.",
+        headers={"X-Request-Id": request_id},
+    )

@@ -1,0 +1,92 @@
+"""Burial eligibility as pure functions (Order 256 as amended by Order 509).
+
+No I/O here: the facts come from registry answers gathered by the handler.
+Each rule returns a reason code of common.reasons when it fails, else None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class RecipientPeriod:
+    kind: str
+    start: date
+    end: date | None
+
+
+@dataclass(frozen=True)
+class BurialFacts:
+    received_on: date  # the day of application (for proactive: of consent), Asia/Almaty
+    death_date: date | None  # from the civil registry; None when it has no record
+    death_certificate_given: bool
+    deceased_known: bool  # the individuals' database knows the IIN
+    recipient_periods: tuple[RecipientPeriod, ...]
+    payment_account_known: bool  # an IBAN in the application or in the registry
+    applicant_entity_known: bool = True  # for a BIN applicant: the legal entity exists
+
+
+def add_years(day: date, years: int) -> date:
+    """Same day and month `years` later; 29 February becomes 28 February."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def check_complete(facts: BurialFacts) -> str | None:
+    """B§13 check 1: the death is confirmed (registry or certificate) and there is an account to pay to."""
+    if facts.death_date is None and not facts.death_certificate_given:
+        return "incomplete"
+    if not facts.payment_account_known:
+        return "incomplete"
+    return None
+
+
+def check_reliable(facts: BurialFacts) -> str | None:
+    """B-Std p.9 ground 1: the registries confirm the person, the death and the applicant entity."""
+    if not facts.deceased_known or not facts.applicant_entity_known:
+        return "data_unreliable"
+    if facts.death_date is None:
+        # A certificate the civil registry cannot confirm is not enough for the automatic path.
+        return "data_unreliable"
+    return None
+
+
+def check_recipient(facts: BurialFacts) -> str | None:
+    """B§13 check 4: at the date of death a recipient of a pension or a state social/special benefit."""
+    day = facts.death_date
+    if day is None:
+        return None  # reported by check_reliable
+    for period in facts.recipient_periods:
+        if period.start <= day and (period.end is None or day <= period.end):
+            return None
+    return "not_a_recipient"
+
+
+def check_deadline(facts: BurialFacts, within_years: int) -> str | None:
+    """B§13 check 5: applied no later than `within_years` (3) years after the date of death."""
+    if facts.death_date is None:
+        return None
+    if facts.received_on > add_years(facts.death_date, within_years):
+        return "deadline_passed"
+    if facts.received_on < facts.death_date:
+        return "data_unreliable"  # an application dated before the death contradicts the registry
+    return None
+
+
+def evaluate_burial(facts: BurialFacts, *, within_years: int) -> list[str]:
+    """All failed checks in B§13 order (the citizen learns every reason at once)."""
+    found = [
+        check_complete(facts),
+        check_reliable(facts),
+        check_recipient(facts),
+        check_deadline(facts, within_years),
+    ]
+    codes: list[str] = []
+    for code in found:
+        if code and code not in codes:
+            codes.append(code)
+    return codes

@@ -1,0 +1,113 @@
+"""Thin HTTP layer of intake: parse, call a handler, shape the answer (style.md habit 2)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from common.caller import CallerDep
+from common.problems import Problem
+from services.intake import handlers
+from services.intake.adapters.orm import Application
+from services.intake.schemas import ApplicationIn, ApplicationList, ApplicationOut
+
+router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
+
+
+def to_out(app: Application, history: list) -> ApplicationOut:
+    return ApplicationOut(
+        id=app.id,
+        benefit=app.benefit,
+        channel=app.channel,
+        status=app.status,
+        registration_number=app.registration_number,
+        received_at=app.received_at,
+        registered_on=app.registered_on,
+        due_by=app.due_by,
+        due_by_provisional=app.due_provisional,
+        reasons=app.reasons or [],
+        decision=app.decision,
+        history=[{"status": h.status, "at": h.at} for h in history if h.application_id == app.id],
+    )
+
+
+async def _read_body(request: Request, limit: int) -> dict:
+    raw = await request.body()
+    if len(raw) > limit:
+        raise Problem(422, "body-too-large", f"The body exceeds {limit} bytes.", errors=[{"field": "body", "message": f"at most {limit} bytes"}])
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        raise Problem(422, "invalid-json", "The body is not valid JSON.", errors=[{"field": "body", "message": "not valid JSON"}]) from None
+    if not isinstance(body, dict):
+        raise Problem(422, "invalid-input", "The body must be a JSON object.", errors=[{"field": "body", "message": "must be a JSON object"}])
+    return body
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=ApplicationOut,
+    summary="File an application",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApplicationIn"}}},
+        }
+    },
+    responses={409: {"description": "Idempotency-Key reused with another body"}, 422: {"description": "Invalid fields (problem details)"}},
+)
+async def submit_application(
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    idempotency_key: Annotated[str | None, Header(max_length=128, description="Same key + same body → same application")] = None,
+) -> ApplicationOut:
+    runtime = request.app.state.runtime
+    body = await _read_body(request, runtime.settings.max_body_bytes)
+    try:
+        payload = ApplicationIn.model_validate(body)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+    async with runtime.sessions() as session, session.begin():
+        session.info["calendar"] = runtime.extras["calendar"]
+        app, created = await handlers.submit(
+            session,
+            payload=payload,
+            body=body,
+            caller=caller,
+            idempotency_key=idempotency_key,
+            now=datetime.now(timezone.utc),
+            calendar=runtime.extras["calendar"],
+        )
+        history = await handlers.history_of(session, [app.id])
+        out = to_out(app, history)
+    response.headers["Location"] = f"/api/v1/applications/{app.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return out
+
+
+@router.get("/{application_id}", response_model=ApplicationOut, summary="Where is my application")
+async def read_application(application_id: uuid.UUID, request: Request, caller: CallerDep) -> ApplicationOut:
+    async with request.app.state.runtime.sessions() as session:
+        app, history = await handlers.get_application(session, application_id, caller)
+        return to_out(app, history)
+
+
+@router.get("", response_model=ApplicationList, summary="Personal cabinet list")
+async def list_applications(
+    request: Request,
+    caller: CallerDep,
+    applicant_iin: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ApplicationList:
+    async with request.app.state.runtime.sessions() as session:
+        apps, history = await handlers.list_applications(session, caller, applicant_iin=applicant_iin, limit=limit)
+        return ApplicationList(items=[to_out(a, history) for a in apps])

@@ -1,0 +1,87 @@
+"""Notifier: turn status events into messages, then deliver them with retries."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from common.envelope import Envelope
+from common.http import ExternalUnavailable
+from common.jobs import retry_at
+from services.notifier.adapters.gateways import Delivery
+from services.notifier.adapters.orm import Notification
+from services.notifier.domain.templates import TEMPLATES
+
+log = logging.getLogger(__name__)
+_NAMESPACE = uuid.UUID("5d7c1d9e-5f0b-4d6e-9a51-6a0c1f1b2b10")
+MAX_ATTEMPTS = 20
+
+
+async def on_status_event(session: AsyncSession, event: Envelope) -> None:
+    data = event.data
+    contact = data.get("contact") or {}
+    if not contact.get("channel"):
+        return  # nobody to tell electronically (e.g. a legal entity with no phone: paper receipt at the desk)
+    message = TEMPLATES[event.name](data)
+    await session.execute(
+        pg_insert(Notification)
+        .values(
+            id=uuid.uuid5(_NAMESPACE, f"{event.id}:{message.kind}"),
+            application_id=uuid.UUID(data["application_id"]),
+            kind=message.kind,
+            channel=contact["channel"],
+            phone=contact.get("phone"),
+            iin=contact.get("iin"),
+            text_kk=message.text_kk,
+            text_ru=message.text_ru,
+            status="pending",
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+async def deliver_one(sessions: async_sessionmaker, delivery: Delivery) -> int:
+    async with sessions() as session, session.begin():
+        note = await session.scalar(
+            select(Notification)
+            .where(Notification.status == "pending", Notification.next_attempt_at <= datetime.now(timezone.utc))
+            .order_by(Notification.next_attempt_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if note is None:
+            return 0
+        try:
+            if note.channel == "sms":
+                status = await delivery.send_sms(
+                    message_id=str(note.id), phone=note.phone, text=f"{note.text_kk}\n{note.text_ru}", kind=note.kind
+                )
+            else:
+                status = await delivery.post_cabinet(
+                    message_id=str(note.id),
+                    iin=note.iin,
+                    application_id=str(note.application_id),
+                    kind=note.kind,
+                    text_kk=note.text_kk,
+                    text_ru=note.text_ru,
+                )
+        except ExternalUnavailable as exc:
+            status, note.last_error = None, str(exc)
+        if status is not None and status < 300:
+            note.status = "sent"
+            note.sent_at = datetime.now(timezone.utc)
+            return 1
+        note.attempts += 1
+        if status is not None:
+            note.last_error = f"answered {status}"
+        if note.attempts >= MAX_ATTEMPTS or (status is not None and 400 <= status < 500):
+            note.status = "failed"
+            log.error("giving up on a %s %s message after %d attempts: %s", note.channel, note.kind, note.attempts, note.last_error)
+        else:
+            note.next_attempt_at = retry_at(note.attempts, cap_s=300)
+        return 1

@@ -1,0 +1,41 @@
+"""Payment queue's tables, in schema `payment_queue`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from common.outbox import messaging_tables
+
+SCHEMA = "payment_queue"
+metadata = MetaData(schema=SCHEMA)
+messaging = messaging_tables(metadata)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class PaymentOrder(Base):
+    """One payment order per assigned decision: the primary key is the decision id (guarantee 2)."""
+
+    __tablename__ = "payment_orders"
+
+    decision_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    benefit: Mapped[str] = mapped_column(Text)
+    payee_id: Mapped[str] = mapped_column(Text)
+    iban: Mapped[str | None] = mapped_column(Text)
+    amount_kzt: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(Text, index=True)  # pending | placed | rejected
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    external_order_id: Mapped[str | None] = mapped_column(Text)
+    decision: Mapped[dict] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    placed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

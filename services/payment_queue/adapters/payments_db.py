@@ -1,0 +1,30 @@
+"""The central payments database ("ОДҚ" / ЦБД), reached over httpx.
+
+It deduplicates by decision id: placing the same order twice returns the
+existing one, so a retry after a lost answer cannot pay twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from common.http import ResilientClient
+
+
+@dataclass(frozen=True)
+class Placement:
+    accepted: bool
+    order_id: str | None
+    detail: str
+
+
+class PaymentsDatabase:
+    def __init__(self, client: ResilientClient) -> None:
+        self._client = client
+
+    async def place(self, order: dict) -> Placement:
+        response = await self._client.request("POST", "/payments-db/orders", json=order)
+        if response.status_code in (200, 201):
+            return Placement(True, response.json().get("order_id"), "placed")
+        # 409: a different order exists for this decision; 4xx: it refuses the order. Neither heals by retrying.
+        return Placement(False, None, f"payments database answered {response.status_code}: {response.text[:500]}")

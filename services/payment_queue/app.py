@@ -1,0 +1,62 @@
+"""Payment queue: hands approved decisions to the payments database exactly once."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from common.consumer import ConsumerSpec
+from common.http import ResilientClient
+from common.service import Runtime, ServiceDefinition, create_service_app
+from common.settings import ServiceSettings
+from services.payment_queue import handlers
+from services.payment_queue.adapters.orm import PaymentOrder, metadata, messaging
+from services.payment_queue.adapters.payments_db import PaymentsDatabase
+from services.payment_queue.settings import PaymentQueueSettings
+
+
+async def setup(runtime: Runtime) -> None:
+    s = runtime.settings
+    client = ResilientClient(system="payments", base_url=s.payments_db_url or s.sandbox_url, timeout_s=s.payments_timeout_s)
+    runtime.extras["client"] = client
+    runtime.extras["payments_db"] = PaymentsDatabase(client)
+
+
+async def teardown(runtime: Runtime) -> None:
+    await runtime.extras["client"].aclose()
+
+
+def consumers(runtime: Runtime) -> list[ConsumerSpec]:
+    return [ConsumerSpec(group="payment_queue", topics=["decisions"], handlers={"decision.signed": handlers.on_decision_signed})]
+
+
+def workers(runtime: Runtime) -> dict:
+    async def step() -> int:
+        return await handlers.place_one(runtime.sessions, runtime.extras["payments_db"])
+
+    return {f"place-{n}": step for n in range(2)}
+
+
+async def metrics(runtime: Runtime) -> dict[str, float]:
+    async with runtime.sessions() as session:
+        rows = (await session.execute(select(PaymentOrder.status, func.count()).group_by(PaymentOrder.status))).all()
+    counts = dict(rows)
+    return {f"payment_orders_{s}": counts.get(s, 0) for s in ("pending", "placed", "rejected")}
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    return create_service_app(
+        ServiceDefinition(
+            name="payment_queue",
+            title="E-maket payment queue",
+            description="Places assigned decisions into the payments database, one order per decision.",
+            metadata=metadata,
+            tables=messaging,
+            consumers=consumers,
+            workers=workers,
+            setup=setup,
+            teardown=teardown,
+            metrics=metrics,
+        ),
+        settings or PaymentQueueSettings(),
+    )

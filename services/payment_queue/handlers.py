@@ -1,0 +1,96 @@
+"""Place each assigned decision in the payments database exactly once (B§19-1)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from common.envelope import Envelope, make_event
+from common.http import ExternalUnavailable
+from common.jobs import retry_at
+from common.outbox import add_event
+from services.payment_queue.adapters.orm import PaymentOrder, messaging
+from services.payment_queue.adapters.payments_db import PaymentsDatabase
+
+log = logging.getLogger(__name__)
+SOURCE = "payment_queue"
+TOPIC = "payments"
+
+
+async def on_decision_signed(session: AsyncSession, event: Envelope) -> None:
+    """Queue the hand-off; the decision id as primary key makes a redelivery a no-op."""
+    data = event.data
+    if data["outcome"] != "assign":
+        return
+    payment = data["payment"]
+    await session.execute(
+        pg_insert(PaymentOrder)
+        .values(
+            decision_id=uuid.UUID(data["decision_id"]),
+            application_id=uuid.UUID(data["application_id"]),
+            benefit=data["benefit"],
+            payee_id=payment.get("payee_iin") or payment.get("payee_bin"),
+            iban=payment.get("iban"),
+            amount_kzt=data["amount_kzt"],
+            status="pending",
+            decision=data,
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+def _order_body(order: PaymentOrder) -> dict:
+    return {
+        "decision_id": str(order.decision_id),
+        "application_id": str(order.application_id),
+        "iin": order.payee_id,
+        "amount_kzt": order.amount_kzt,
+        "iban": order.iban,
+        "benefit": order.benefit,
+        "purpose": f"{order.benefit} benefit, decision {order.decision_id}",
+    }
+
+
+async def place_one(sessions: async_sessionmaker, payments_db: PaymentsDatabase) -> int:
+    async with sessions() as session, session.begin():
+        order = await session.scalar(
+            select(PaymentOrder)
+            .where(PaymentOrder.status == "pending", PaymentOrder.next_attempt_at <= datetime.now(timezone.utc))
+            .order_by(PaymentOrder.next_attempt_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if order is None:
+            return 0
+        try:
+            placement = await payments_db.place(_order_body(order))
+        except ExternalUnavailable as exc:
+            order.attempts += 1
+            order.last_error = str(exc)
+            order.next_attempt_at = retry_at(order.attempts, cap_s=120)
+            return 1
+        if not placement.accepted:
+            order.status = "rejected"
+            order.last_error = placement.detail
+            log.error("payments database refused a payment order; ops must look: %s", placement.detail)
+            return 1
+        order.status = "placed"
+        order.external_order_id = placement.order_id
+        order.placed_at = datetime.now(timezone.utc)
+        data = {
+            "application_id": str(order.application_id),
+            "decision_id": str(order.decision_id),
+            "order_id": placement.order_id,
+            "amount_kzt": order.amount_kzt,
+            "placed_at": order.placed_at.isoformat(),
+            "contact": order.decision.get("contact"),
+        }
+        await add_event(
+            session, messaging, TOPIC, make_event("payment.queued", source=SOURCE, subject=str(order.application_id), data=data)
+        )
+        return 1
