@@ -59,6 +59,8 @@ class EventConsumer:
         service: str,
         max_attempts: int = 3,
         retry_delay_s: float = 0.2,
+        session_timeout_ms: int = 10000,
+        heartbeat_interval_ms: int = 3000,
     ) -> None:
         self.spec = spec
         self._bootstrap = bootstrap
@@ -67,6 +69,8 @@ class EventConsumer:
         self._service = service
         self._max_attempts = max_attempts
         self._retry_delay_s = retry_delay_s
+        self._session_timeout_ms = session_timeout_ms
+        self._heartbeat_interval_ms = heartbeat_interval_ms
         self.handled = 0
 
     async def run(self) -> None:
@@ -80,6 +84,8 @@ class EventConsumer:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 metadata_max_age_ms=5000,
+                session_timeout_ms=self._session_timeout_ms,
+                heartbeat_interval_ms=self._heartbeat_interval_ms,
             )
             try:
                 await consumer.start()

@@ -9,18 +9,26 @@ import re
 import sys
 from datetime import datetime, timezone
 
+from common.identifiers import mask_phone
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 # 12-digit IIN/BIN, KZ IBANs and phone numbers: keep the last 4 characters only.
 _IIN = re.compile(r"(?<!\d)\d{8}(\d{4})(?!\d)")
 _IBAN = re.compile(r"\bKZ[0-9A-Z]{14}([0-9A-Z]{4})\b")
-_PHONE = re.compile(r"\+?\d{7}(\d{4})(?!\d)")
+# Phones: 11 digits (+7 and 10, or 8 and 10) not part of a longer number, masked exactly as
+# common.identifiers.mask_phone does. UUIDs are matched first and kept, so a run of digits
+# inside a request id is never taken for a phone.
+_PHONE = re.compile(
+    r"(?P<uuid>\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b)"
+    r"|(?P<phone>(?<!\d)\+?\d{11}(?!\d))"
+)
 
 
 def mask_personal_data(text: str) -> str:
     text = _IBAN.sub(r"KZ**************\1", text)
     text = _IIN.sub(r"********\1", text)
-    return _PHONE.sub(r"+*******\1", text)
+    return _PHONE.sub(lambda m: m["uuid"] or mask_phone(m["phone"]), text)
 
 
 class JsonFormatter(logging.Formatter):

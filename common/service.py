@@ -23,6 +23,7 @@ from common.caller import CallerDep
 from common.consumer import ConsumerSpec, EventConsumer
 from common.db import make_engine, make_session_factory
 from common.envelope import Envelope
+from common.http import CircuitBreaker, ResilientClient
 from common.logging import configure_logging, request_id_var
 from common.migrations import upgrade_head
 from common.outbox import MessagingTables
@@ -45,7 +46,19 @@ class Runtime:
     producer: AIOKafkaProducer
     consumers: list[EventConsumer] = field(default_factory=list)
     relay: OutboxRelay | None = None
+    clients: list[ResilientClient] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def external_client(self, *, system: str, base_url: str | None, timeout_s: float = 3.0) -> ResilientClient:
+        """An httpx client for an outside system (guarantee 4), closed with the service."""
+        client = ResilientClient(
+            system=system,
+            base_url=base_url or self.settings.sandbox_url,
+            timeout_s=timeout_s,
+            breaker=CircuitBreaker(reset_s=self.settings.http_breaker_reset_s),
+        )
+        self.clients.append(client)
+        return client
 
 
 @dataclass
@@ -104,6 +117,8 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
                     tables=definition.tables,
                     service=definition.name,
                     max_attempts=settings.consumer_max_attempts,
+                    session_timeout_ms=settings.kafka_session_timeout_ms,
+                    heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
                 )
                 runtime.consumers.append(consumer)
                 tasks.append(asyncio.create_task(consumer.run(), name=f"consumer:{spec.group}"))
@@ -119,6 +134,8 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
             await asyncio.gather(*tasks, return_exceptions=True)
             if definition.teardown:
                 await definition.teardown(runtime)
+            for client in runtime.clients:
+                await client.aclose()
             await producer.stop()
             await engine.dispose()
 
@@ -166,7 +183,8 @@ async def _messaging_metrics(runtime: Runtime) -> dict[str, float]:
             )
         )
         dead_open = await session.scalar(select(func.count()).where(dead.c.replayed_at.is_(None)))
-    return {
+    circuits = {f"circuit_open_{c.system}": float(c.breaker.state == "open") for c in runtime.clients}
+    return circuits | {
         "outbox_backlog": backlog or 0,
         "outbox_oldest_unpublished_seconds": float(oldest or 0),
         "dead_letters_open": dead_open or 0,

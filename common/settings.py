@@ -28,3 +28,8 @@ class ServiceSettings(BaseSettings):
     worker_interval_s: float = Field(default=0.1, validation_alias="WORKER_INTERVAL_S")
     consumer_max_attempts: int = Field(default=3, validation_alias="CONSUMER_MAX_ATTEMPTS")
     db_pool_size: int = Field(default=5, validation_alias="DB_POOL_SIZE")
+    # A crashed consumer keeps its partitions until the session times out; a clean stop leaves at once.
+    kafka_session_timeout_ms: int = Field(default=10000, validation_alias="KAFKA_SESSION_TIMEOUT_MS")
+    kafka_heartbeat_interval_ms: int = Field(default=3000, validation_alias="KAFKA_HEARTBEAT_INTERVAL_MS")
+    # Outside calls: how long an open circuit waits before one trial call.
+    http_breaker_reset_s: float = Field(default=10.0, validation_alias="HTTP_BREAKER_RESET_S")

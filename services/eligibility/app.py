@@ -6,7 +6,6 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from common.consumer import ConsumerSpec
-from common.http import ResilientClient
 from common.service import Runtime, ServiceDefinition, create_service_app
 from services.eligibility import handlers
 from services.eligibility.adapters.egov import EgovRegistries
@@ -16,15 +15,8 @@ from services.eligibility.settings import EligibilitySettings
 
 async def setup(runtime: Runtime) -> None:
     settings = runtime.settings
-    client = ResilientClient(
-        system="egov", base_url=settings.egov_url or settings.sandbox_url, timeout_s=settings.egov_timeout_s
-    )
-    runtime.extras["egov_client"] = client
+    client = runtime.external_client(system="egov", base_url=settings.egov_url, timeout_s=settings.egov_timeout_s)
     runtime.extras["registries"] = EgovRegistries(client)
-
-
-async def teardown(runtime: Runtime) -> None:
-    await runtime.extras["egov_client"].aclose()
 
 
 def consumers(runtime: Runtime) -> list[ConsumerSpec]:
@@ -51,7 +43,6 @@ async def metrics(runtime: Runtime) -> dict[str, float]:
     return {
         "checks_pending": pending or 0,
         "checks_retrying": retrying or 0,
-        "egov_circuit_open": 1.0 if runtime.extras["egov_client"].breaker.state == "open" else 0.0,
     }
 
 
@@ -66,7 +57,6 @@ def create_app(settings: EligibilitySettings | None = None) -> FastAPI:
             consumers=consumers,
             workers=workers,
             setup=setup,
-            teardown=teardown,
             metrics=metrics,
         ),
         settings or EligibilitySettings(),

@@ -6,7 +6,6 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from common.consumer import ConsumerSpec
-from common.http import ResilientClient
 from common.service import Runtime, ServiceDefinition, create_service_app
 from services.notifier import handlers
 from services.notifier.adapters.gateways import Delivery
@@ -17,15 +16,9 @@ from services.notifier.settings import NotifierSettings
 
 async def setup(runtime: Runtime) -> None:
     s = runtime.settings
-    sms = ResilientClient(system="sms", base_url=s.sms_gateway_url or s.sandbox_url)
-    cabinet = ResilientClient(system="cabinet", base_url=s.cabinet_url or s.sandbox_url)
-    runtime.extras["clients"] = (sms, cabinet)
+    sms = runtime.external_client(system="sms", base_url=s.sms_gateway_url)
+    cabinet = runtime.external_client(system="cabinet", base_url=s.cabinet_url)
     runtime.extras["delivery"] = Delivery(sms, cabinet)
-
-
-async def teardown(runtime: Runtime) -> None:
-    for client in runtime.extras["clients"]:
-        await client.aclose()
 
 
 def consumers(runtime: Runtime) -> list[ConsumerSpec]:
@@ -63,7 +56,6 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             consumers=consumers,
             workers=workers,
             setup=setup,
-            teardown=teardown,
             metrics=metrics,
         ),
         settings or NotifierSettings(),

@@ -6,7 +6,6 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from common.consumer import ConsumerSpec
-from common.http import ResilientClient
 from common.service import Runtime, ServiceDefinition, create_service_app
 from common.settings import ServiceSettings
 from services.payment_queue import handlers
@@ -17,13 +16,8 @@ from services.payment_queue.settings import PaymentQueueSettings
 
 async def setup(runtime: Runtime) -> None:
     s = runtime.settings
-    client = ResilientClient(system="payments", base_url=s.payments_db_url or s.sandbox_url, timeout_s=s.payments_timeout_s)
-    runtime.extras["client"] = client
+    client = runtime.external_client(system="payments", base_url=s.payments_db_url, timeout_s=s.payments_timeout_s)
     runtime.extras["payments_db"] = PaymentsDatabase(client)
-
-
-async def teardown(runtime: Runtime) -> None:
-    await runtime.extras["client"].aclose()
 
 
 def consumers(runtime: Runtime) -> list[ConsumerSpec]:
@@ -55,7 +49,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             consumers=consumers,
             workers=workers,
             setup=setup,
-            teardown=teardown,
             metrics=metrics,
         ),
         settings or PaymentQueueSettings(),

@@ -49,8 +49,9 @@ def check_reliable(facts: BurialFacts) -> str | None:
     """B-Std p.9 ground 1: the registries confirm the person, the death and the applicant entity."""
     if not facts.deceased_known or not facts.applicant_entity_known:
         return "data_unreliable"
-    if facts.death_date is None:
-        # A certificate the civil registry cannot confirm is not enough for the automatic path.
+    if facts.death_date is None and facts.death_certificate_given:
+        # A certificate the civil registry cannot confirm is not enough for the automatic path;
+        # with no certificate either, check 1 (incomplete) already says what is missing.
         return "data_unreliable"
     return None
 

@@ -1,0 +1,47 @@
+"""Real parts for the tests: a PostgreSQL server and the Kafka-protocol mock cluster over TCP.
+
+PostgreSQL: the local server on 127.0.0.1:5432 when one answers, else an
+embedded one from the pgserver wheel. Every test session gets a fresh database
+and drops it at the end. Never SQLite, never an in-memory fake.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+
+import pytest
+
+from tools.mock_kafka import start_mock_kafka, stop_mock_kafka
+from tools.pg import LOCAL_ADMIN_URL, create_database, drop_database, embedded_server, local_server_available, with_database
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url():
+    if local_server_available():
+        yield LOCAL_ADMIN_URL
+        return
+    url, stop = embedded_server(tempfile.mkdtemp(prefix="emaket-test-pg-"))
+    try:
+        yield url
+    finally:
+        stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_admin_url):
+    name = f"emaket_test_{uuid.uuid4().hex[:10]}"
+    create_database(pg_admin_url, name)
+    try:
+        yield with_database(pg_admin_url, name)
+    finally:
+        drop_database(pg_admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap():
+    proc, bootstrap = start_mock_kafka()
+    try:
+        yield bootstrap
+    finally:
+        stop_mock_kafka(proc)

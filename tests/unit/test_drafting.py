@@ -1,0 +1,91 @@
+"""Drafting a burial decision (B§19-1; facts.md Amounts: 35 MCI at the MCI in force on the date of death)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from common.law.params import ParameterMissing
+from common.reasons import reason
+from services.decision.domain.drafting import AUTO_SIGN_CHANNELS, draft_burial
+
+
+@pytest.mark.parametrize(
+    ("date_of_death", "amount"),
+    [
+        (date(2025, 3, 14), 137_620),  # 35 × 3 932
+        (date(2025, 12, 31), 137_620),  # last day of the 2025 MCI
+        (date(2026, 1, 1), 151_375),  # 35 × 4 325 from the first day of 2026
+        (date(2026, 7, 1), 151_375),
+        (date(2024, 2, 29), 129_220),  # 35 × 3 692
+        (date(2023, 12, 15), 120_750),  # 35 × 3 450: the 2023 MCI is loaded but unverified
+    ],
+)
+def test_assign_35_mci_at_the_mci_on_the_date_of_death(date_of_death: date, amount: int) -> None:
+    """facts.md Amounts (B§19-1 draft): assign 35 MCI at the MCI in force on the date of death, no reasons."""
+    draft = draft_burial(channel="portal", eligible=True, reasons=[], date_of_death=date_of_death)
+    assert draft.outcome == "assign"
+    assert draft.amount_kzt == amount
+    assert draft.reasons == []
+
+
+def test_amount_follows_the_date_of_death_not_the_date_of_drafting() -> None:
+    """facts.md Amounts: a death on 31 Dec 2025 drafted in 2026 is paid at the 2025 MCI."""
+    late = draft_burial(channel="portal", eligible=True, reasons=[], date_of_death=date(2025, 12, 31))
+    early = draft_burial(channel="portal", eligible=True, reasons=[], date_of_death=date(2026, 1, 1))
+    assert (late.amount_kzt, early.amount_kzt) == (137_620, 151_375)
+
+
+@pytest.mark.parametrize("date_of_death", [date(2027, 2, 1), date(2022, 6, 1)])
+def test_no_mci_loaded_for_the_year_refuses_to_compute(date_of_death: date) -> None:
+    """facts.md Amounts / params: a year with no MCI loaded raises ParameterMissing, never a guessed amount."""
+    with pytest.raises(ParameterMissing):
+        draft_burial(channel="proactive", eligible=True, reasons=[], date_of_death=date_of_death)
+
+
+@pytest.mark.parametrize(
+    "codes",
+    [
+        ["not_a_recipient"],
+        ["deadline_passed"],
+        ["incomplete", "data_unreliable", "not_a_recipient", "deadline_passed"],
+    ],
+)
+def test_refusal_carries_the_reasons_and_amount_zero(codes: list[str]) -> None:
+    """B§19-1: a refusal is formed when the data is missing or wrong; it carries every reason and pays nothing."""
+    reasons = [reason(code) for code in codes]
+    draft = draft_burial(channel="proactive", eligible=False, reasons=reasons, date_of_death=date(2026, 1, 10))
+    assert draft.outcome == "refuse"
+    assert draft.amount_kzt == 0
+    assert [r["code"] for r in draft.reasons] == codes
+
+
+def test_refusal_needs_no_mci() -> None:
+    """B§19-1: refusing does not compute an amount, so a year with no MCI does not block a refusal."""
+    draft = draft_burial(
+        channel="portal", eligible=False, reasons=[reason("deadline_passed")], date_of_death=date(2027, 2, 1)
+    )
+    assert (draft.outcome, draft.amount_kzt) == ("refuse", 0)
+
+
+@pytest.mark.parametrize(
+    ("channel", "auto_sign"),
+    [
+        ("portal", True),
+        ("proactive", True),
+        ("state_corp", False),  # waits for the service provider's specialist
+        ("provider", False),
+    ],
+)
+@pytest.mark.parametrize("eligible", [True, False])
+def test_b19_1_auto_sign_only_for_portal_and_proactive(channel: str, auto_sign: bool, eligible: bool) -> None:
+    """B§19-1: portal and proactive drafts are approved automatically, for assignments and refusals alike."""
+    reasons = [] if eligible else [reason("not_a_recipient")]
+    draft = draft_burial(channel=channel, eligible=eligible, reasons=reasons, date_of_death=date(2026, 2, 1))
+    assert draft.auto_sign is auto_sign
+
+
+def test_b19_1_auto_sign_channels_are_exactly_portal_and_proactive() -> None:
+    """B§19-1: no other channel is signed automatically."""
+    assert AUTO_SIGN_CHANNELS == {"portal", "proactive"}
