@@ -103,7 +103,9 @@ class ResilientClient:
                     return response
                 reason = f"status {response.status_code}"
             self.breaker.record_failure()
-            log.warning("%s %s %s failed (%s), attempt %d/%d", self.system, method, path.split("/")[1] if "/" in path else path, reason, attempt + 1, self.attempts)
+            # Only the first path segment: later ones carry IINs.
+            segment = path.split("?")[0].strip("/").split("/")[0]
+            log.warning("%s %s /%s/... failed (%s), attempt %d/%d", self.system, method, segment, reason, attempt + 1, self.attempts)
             if attempt + 1 < self.attempts:
                 await asyncio.sleep(self._backoff(attempt))
         raise ExternalUnavailable(self.system, reason)

@@ -14,7 +14,8 @@ from common.identifiers import mask_phone
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 # 12-digit IIN/BIN, KZ IBANs and phone numbers: keep the last 4 characters only.
-_IIN = re.compile(r"(?<!\d)\d{8}(\d{4})(?!\d)")
+# Not after or before a hyphen: the last group of a UUID (request ids) is 12 hex digits, sometimes all digits.
+_IIN = re.compile(r"(?<![\d-])\d{8}(\d{4})(?![\d-])")
 _IBAN = re.compile(r"\bKZ[0-9A-Z]{14}([0-9A-Z]{4})\b")
 # Phones: 11 digits (+7 and 10, or 8 and 10) not part of a longer number, masked exactly as
 # common.identifiers.mask_phone does. UUIDs are matched first and kept, so a run of digits

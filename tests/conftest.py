@@ -38,6 +38,22 @@ def database_url(pg_admin_url):
         drop_database(pg_admin_url, name)
 
 
+@pytest.fixture
+def fresh_database(pg_admin_url):
+    """A database of its own for one test module or test (no running stack shares it)."""
+    created = []
+
+    def make() -> str:
+        name = f"emaket_it_{uuid.uuid4().hex[:10]}"
+        create_database(pg_admin_url, name)
+        created.append(name)
+        return with_database(pg_admin_url, name)
+
+    yield make
+    for name in created:
+        drop_database(pg_admin_url, name)
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap():
     proc, bootstrap = start_mock_kafka()

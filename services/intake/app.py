@@ -35,6 +35,7 @@ def consumers(runtime: Runtime) -> list[ConsumerSpec]:
                 "decision.drafted": handlers.on_decision_drafted,
                 "decision.signed": handlers.on_decision_signed,
                 "payment.queued": handlers.on_payment_queued,
+                "payment.paid": handlers.on_payment_paid,
             },
         )
     ]

@@ -278,6 +278,11 @@ async def on_payment_queued(session: AsyncSession, event: Envelope) -> None:
     await _set_status(session, app, "payment_queued", event.time)
 
 
+async def on_payment_paid(session: AsyncSession, event: Envelope) -> None:
+    app = await _load(session, event)
+    await _set_status(session, app, "paid", event.time)
+
+
 # --- reads ---------------------------------------------------------------------------
 
 

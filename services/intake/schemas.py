@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from common.identifiers import bin_error, iban_error, iin_error
@@ -73,18 +73,11 @@ class ApplicationIn(BaseModel):
     consents: Consents = Field(default_factory=Consents)
     bank_account: BankAccount | None = None
     deceased_iin: str | None = None
-    dependants: list[str] = Field(default_factory=list, max_length=20)
+    dependants: list[Annotated[str, AfterValidator(lambda v: _check(iin_error, v))]] = Field(default_factory=list, max_length=20)
     also_apply_for: list[str] = Field(default_factory=list, max_length=5)
     documents: list[Document] = Field(default_factory=list, max_length=20)
 
     _deceased = field_validator("deceased_iin")(lambda cls, v: _check(iin_error, v))
-
-    @field_validator("dependants")
-    @classmethod
-    def _dependants(cls, value: list[str]) -> list[str]:
-        for item in value:
-            _check(iin_error, item)
-        return value
 
     @model_validator(mode="wrap")
     @classmethod
@@ -104,7 +97,7 @@ class ApplicationIn(BaseModel):
 
 
 def _as_detail(error: dict) -> InitErrorDetails:
-    message = error["msg"].removeprefix("Value error, ").replace("{", "(").replace("}", ")")
+    message = error["msg"].removeprefix("Value error, ")
     return {"type": PydanticCustomError(error["type"], message), "loc": error["loc"], "input": error.get("input")}
 
 
@@ -134,7 +127,7 @@ def required_field_errors(data: dict) -> list[InitErrorDetails]:
     if channel == "proactive":
         if not data.get("phone"):
             errors.append(_missing(("phone",), "required for the proactive channel: the result is sent by SMS (B§19-1)"))
-        if not data.get("bank_account"):
+        if data.get("bank_account") is None:
             errors.append(_missing(("bank_account",), "required for the proactive channel: confirm the account to pay to (B-Std p.8)"))
         if consents.get("proactive") is None:
             errors.append(_missing(("consents", "proactive"), "the proactive channel needs the citizen's SMS consent"))

@@ -7,7 +7,6 @@ from sqlalchemy import func, select
 
 from common.consumer import ConsumerSpec
 from common.service import Runtime, ServiceDefinition, create_service_app
-from common.settings import ServiceSettings
 from services.payment_queue import handlers
 from services.payment_queue.adapters.orm import PaymentOrder, metadata, messaging
 from services.payment_queue.adapters.payments_db import PaymentsDatabase
@@ -28,17 +27,22 @@ def workers(runtime: Runtime) -> dict:
     async def step() -> int:
         return await handlers.place_one(runtime.sessions, runtime.extras["payments_db"])
 
-    return {f"place-{n}": step for n in range(2)}
+    async def confirm() -> int:
+        return await handlers.confirm_one(
+            runtime.sessions, runtime.extras["payments_db"], poll_every_s=runtime.settings.paid_poll_s
+        )
+
+    return {"place-0": step, "place-1": step, "confirm-paid": confirm}
 
 
 async def metrics(runtime: Runtime) -> dict[str, float]:
     async with runtime.sessions() as session:
         rows = (await session.execute(select(PaymentOrder.status, func.count()).group_by(PaymentOrder.status))).all()
     counts = dict(rows)
-    return {f"payment_orders_{s}": counts.get(s, 0) for s in ("pending", "placed", "rejected")}
+    return {f"payment_orders_{s}": counts.get(s, 0) for s in ("pending", "placed", "paid", "rejected")}
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+def create_app(settings: PaymentQueueSettings | None = None) -> FastAPI:
     return create_service_app(
         ServiceDefinition(
             name="payment_queue",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -82,6 +82,7 @@ async def place_one(sessions: async_sessionmaker, payments_db: PaymentsDatabase)
         order.status = "placed"
         order.external_order_id = placement.order_id
         order.placed_at = datetime.now(timezone.utc)
+        order.next_check_at = order.placed_at
         data = {
             "application_id": str(order.application_id),
             "decision_id": str(order.decision_id),
@@ -92,5 +93,41 @@ async def place_one(sessions: async_sessionmaker, payments_db: PaymentsDatabase)
         }
         await add_event(
             session, messaging, TOPIC, make_event("payment.queued", source=SOURCE, subject=str(order.application_id), data=data)
+        )
+        return 1
+
+
+async def confirm_one(sessions: async_sessionmaker, payments_db: PaymentsDatabase, *, poll_every_s: float) -> int:
+    """Ask the payments database whether a placed order is paid; announce `payment.paid` once it is."""
+    now = datetime.now(timezone.utc)
+    async with sessions() as session, session.begin():
+        order = await session.scalar(
+            select(PaymentOrder)
+            .where(PaymentOrder.status == "placed", PaymentOrder.next_check_at <= now)
+            .order_by(PaymentOrder.next_check_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if order is None:
+            return 0
+        try:
+            paid_at = await payments_db.paid_at(str(order.decision_id))
+        except Exception as exc:  # noqa: BLE001 - an outage or odd answer only delays the acknowledgement
+            order.last_error = str(exc)[:2000]
+            paid_at = None
+        if paid_at is None:
+            order.next_check_at = now + timedelta(seconds=poll_every_s)
+            return 0  # nothing new: let the worker rest
+        order.status = "paid"
+        order.paid_at = datetime.fromisoformat(paid_at)
+        data = {
+            "application_id": str(order.application_id),
+            "decision_id": str(order.decision_id),
+            "order_id": order.external_order_id,
+            "amount_kzt": order.amount_kzt,
+            "paid_at": order.paid_at.isoformat(),
+        }
+        await add_event(
+            session, messaging, TOPIC, make_event("payment.paid", source=SOURCE, subject=str(order.application_id), data=data)
         )
         return 1

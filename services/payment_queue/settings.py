@@ -6,3 +6,4 @@ from common.settings import ServiceSettings
 class PaymentQueueSettings(ServiceSettings):
     payments_db_url: str | None = Field(default=None, validation_alias="PAYMENTS_DB_URL")  # defaults to the sandbox
     payments_timeout_s: float = Field(default=5.0, validation_alias="PAYMENTS_TIMEOUT_S")
+    paid_poll_s: float = Field(default=60.0, validation_alias="PAYMENTS_PAID_POLL_S")

@@ -19,7 +19,7 @@ from tools.stack import PROCESSES, Stack, free_ports
 
 # Production keeps the defaults (10 s); the suite shortens how long a killed consumer holds its
 # partitions and how long an open circuit waits, so crash and outage tests finish quickly.
-FAST_RECOVERY = {"KAFKA_SESSION_TIMEOUT_MS": "3000", "KAFKA_HEARTBEAT_INTERVAL_MS": "500", "HTTP_BREAKER_RESET_S": "1"}
+FAST_RECOVERY = {"KAFKA_SESSION_TIMEOUT_MS": "3000", "KAFKA_HEARTBEAT_INTERVAL_MS": "500", "HTTP_BREAKER_RESET_S": "1", "PAYMENTS_PAID_POLL_S": "0.5"}
 
 _serials = itertools.count(random.randint(1000, 5000))
 
@@ -29,7 +29,7 @@ def new_iin(born: date = date(1950, 1, 1), sex: str = "M") -> str:
     return make_iin(born, sex, next(_serials))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(database_url, kafka_bootstrap, tmp_path_factory):
     names = [name for name, _ in PROCESSES]
     ports = dict(zip(names, free_ports(len(names))))

@@ -214,3 +214,15 @@ async def _wait_list(fetch, n: int, timeout: float) -> list[dict]:
             await asyncio.sleep(0.5)
             return await fetch()
         await asyncio.sleep(0.2)
+
+
+async def test_payments_database_acknowledgement_moves_the_application_to_paid(api):
+    """api.md status `paid`: once the payments database confirms, the citizen sees it."""
+    deceased, fixtures = seed_deceased(died="2026-10-07")
+    await api.seed(**fixtures)
+    r = await api.submit(burial_body(channel="proactive", applicant_iin=new_iin(), deceased_iin=deceased, phone=new_phone()), role="mobile")
+    app = await api.wait_status(r.json()["id"], {"payment_queued"})
+    confirmed = await api.sandbox.post(f"/sandbox/payments/{app['decision']['id']}/paid")
+    assert confirmed.status_code == 200, confirmed.text
+    paid = await api.wait_status(app["id"], {"paid"})
+    assert [h["status"] for h in paid["history"]][-2:] == ["payment_queued", "paid"]

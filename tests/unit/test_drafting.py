@@ -89,3 +89,9 @@ def test_b19_1_auto_sign_only_for_portal_and_proactive(channel: str, auto_sign: 
 def test_b19_1_auto_sign_channels_are_exactly_portal_and_proactive() -> None:
     """B§19-1: no other channel is signed automatically."""
     assert AUTO_SIGN_CHANNELS == {"portal", "proactive"}
+
+
+def test_b19_1_eligible_case_without_a_date_of_death_is_an_error_not_a_silent_refusal() -> None:
+    """B§19-1: an assignment needs the date of death for the MCI; a broken event must fail loudly."""
+    with pytest.raises(ValueError):
+        draft_burial(channel="portal", eligible=True, reasons=[], date_of_death=None)

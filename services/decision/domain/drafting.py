@@ -24,6 +24,9 @@ class Draft:
 def draft_burial(*, channel: str, eligible: bool, reasons: list[dict], date_of_death: date | None) -> Draft:
     """Assign 35 MCI at the MCI in force on the date of death, or refuse with the grounds found (B§19-1)."""
     auto = channel in AUTO_SIGN_CHANNELS
-    if eligible and date_of_death is not None:
+    if eligible and date_of_death is None:
+        # Eligibility never passes without a confirmed death; a broken event must not become a silent refusal.
+        raise ValueError("an eligible burial case must carry the date of death")
+    if eligible:
         return Draft("assign", burial_amount_kzt(date_of_death), [], auto)
     return Draft("refuse", 0, reasons, auto)

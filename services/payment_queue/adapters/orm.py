@@ -31,7 +31,7 @@ class PaymentOrder(Base):
     payee_id: Mapped[str] = mapped_column(Text)
     iban: Mapped[str | None] = mapped_column(Text)
     amount_kzt: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(Text, index=True)  # pending | placed | rejected
+    status: Mapped[str] = mapped_column(Text, index=True)  # pending | placed | paid | rejected
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -39,3 +39,6 @@ class PaymentOrder(Base):
     decision: Mapped[dict] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     placed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Once placed, the payments database is asked when it has paid (the acknowledgement).
+    next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

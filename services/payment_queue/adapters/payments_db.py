@@ -28,3 +28,9 @@ class PaymentsDatabase:
             return Placement(True, response.json().get("order_id"), "placed")
         # 409: a different order exists for this decision; 4xx: it refuses the order. Neither heals by retrying.
         return Placement(False, None, f"payments database answered {response.status_code}: {response.text[:500]}")
+
+    async def paid_at(self, decision_id: str) -> str | None:
+        """When the payments database paid the order for this decision, or None while it has not."""
+        response = await self._client.request("GET", f"/payments-db/orders/{decision_id}")
+        response.raise_for_status()
+        return response.json().get("paid_at")
