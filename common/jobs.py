@@ -36,3 +36,28 @@ async def run_periodic(name: str, step: Callable[[], Awaitable[int]], interval_s
             await asyncio.sleep(1.0)
         if not done:
             await asyncio.sleep(interval_s)
+
+
+async def claim_due(session, model, *, status: str = "pending", due=None):
+    """Lock one row of `model` in `status` whose time has come, skipping rows other workers hold.
+
+    `due` is the column holding when the row is next due (default `next_attempt_at`).
+    The lock lasts for the caller's transaction: a crash rolls back and frees the row.
+    """
+    from sqlalchemy import select
+
+    due = due if due is not None else model.next_attempt_at
+    return await session.scalar(
+        select(model)
+        .where(model.status == status, due <= datetime.now(timezone.utc))
+        .order_by(due)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def reschedule(job, error: str, *, cap_s: float) -> None:
+    """Count a failed attempt on a job row and set when to try again (backoff with jitter)."""
+    job.attempts += 1
+    job.last_error = error[:2000]
+    job.next_attempt_at = retry_at(job.attempts, cap_s=cap_s)

@@ -155,7 +155,13 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> dict:
+        """Ready: migrations ran (uvicorn serves only after the lifespan) and the database answers."""
         runtime: Runtime = request.app.state.runtime
+        try:
+            async with runtime.sessions() as session:
+                await session.execute(select(1))
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            raise Problem(503, "not-ready", f"database unreachable: {type(exc).__name__}") from None
         return {"status": "ok", "service": definition.name}
 
     @app.get("/metrics", include_in_schema=False, response_class=PlainTextResponse)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from common.logging import configure_logging
 from common.problems import Problem, install_problem_handlers, problem_response
@@ -34,17 +37,29 @@ Public API of the burial, disability and survivor benefit case processing.
 * Every `/api/v1` call needs `Authorization: Bearer <JWT>` (401 without a valid
   token, 403 when the token's role may not call the route).
 * Errors are RFC 9457 problem details (`application/problem+json`).
-* Rate limit: a fixed number of requests per minute per token subject (per client
-  address without a token), counted by each gateway replica separately; 429 with
-  `Retry-After` when exceeded.
+* Rate limit per token subject (per client address without a token), counted by each
+  gateway replica separately; 429 with `Retry-After` when exceeded. The `mobile` system
+  account, which speaks for every citizen on a phone, has its own higher limit.
 * Every response carries `X-Request-Id` (yours if you sent a sane one).
 """
+
+
+SYSTEM_ROLES = frozenset({"mobile"})
+
+
+def _swagger_ui_dir() -> str:
+    """The static folder of the swagger-ui-py package, found without importing it (and its template deps)."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the swagger-ui-py package is missing: run `make venv`")
+    return str(Path(next(iter(spec.submodule_search_locations))) / "static")
 
 
 def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     verifier, issuer = build_auth(settings)
     limiter = TokenBucketLimiter(settings.rate_limit_per_minute)
+    system_limiter = TokenBucketLimiter(settings.system_rate_limit_per_minute)
     upstreams = settings.upstreams
 
     @asynccontextmanager
@@ -75,13 +90,14 @@ def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBa
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so even a 422 for size carries the id
 
-    def throttle(key: str) -> None:
-        wait_s = limiter.take(key)
+    def throttle(key: str, *, system: bool = False) -> None:
+        wait_s = (system_limiter if system else limiter).take(key)
         if wait_s:
+            per_minute = settings.system_rate_limit_per_minute if system else settings.rate_limit_per_minute
             raise Problem(
                 429,
                 "too-many-requests",
-                f"More than {settings.rate_limit_per_minute} requests per minute; slow down.",
+                f"More than {per_minute} requests per minute; slow down.",
                 headers={"Retry-After": str(math.ceil(wait_s))},
             )
 
@@ -95,7 +111,10 @@ def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBa
             except AuthError as exc:
                 failure = str(exc)
         # Without a verified subject only the client address is left; this also slows token guessing.
-        throttle(f"sub:{caller.sub}" if caller else f"ip:{_client_address(request)}")
+        if caller:
+            throttle(f"sub:{caller.role}:{caller.sub}", system=caller.role in SYSTEM_ROLES)
+        else:
+            throttle(f"ip:{_client_address(request)}")
         if caller:
             request.state.caller = caller
         return caller, failure
@@ -118,12 +137,18 @@ def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBa
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(await merged_openapi.document(request.app.state.http))
 
+    # Swagger UI's files are served from the installed swagger-ui-py package, not a CDN:
+    # government networks are often closed to the internet.
+    app.mount("/docs/assets", StaticFiles(directory=_swagger_ui_dir()), name="swagger-ui")
+
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        # Swagger UI's JS/CSS come from a CDN (FastAPI's default): the browser needs internet access.
         return get_swagger_ui_html(
             openapi_url="/openapi.json",
             title=f"{app.title} - docs",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
             swagger_ui_parameters={"persistAuthorization": True},
         )
 

@@ -177,7 +177,9 @@ class MergedOpenAPI:
                 names = list(self._upstreams)
                 fetched = await asyncio.gather(*(self._fetch(client, name) for name in names))
                 self._cached = merge(self._own(), dict(zip(names, fetched)))
-                self._expires_at = self._clock() + self._ttl_s
+                # A document missing a service (still starting, or down) is rebuilt on the next request.
+                complete = all(doc is not None for doc in fetched)
+                self._expires_at = self._clock() + (self._ttl_s if complete else 0.0)
             return self._cached
 
     async def _fetch(self, client: httpx.AsyncClient, service: str) -> Document | None:

@@ -33,6 +33,8 @@ class GatewaySettings(BaseSettings):
 
     # Per subject (or per client IP without a token), per replica.
     rate_limit_per_minute: int = Field(default=600, gt=0, validation_alias="GATEWAY_RATE_LIMIT_PER_MINUTE")
+    # The mobile proactive backend is one system account speaking for every citizen on a phone.
+    system_rate_limit_per_minute: int = Field(default=60_000, gt=0, validation_alias="GATEWAY_SYSTEM_RATE_LIMIT_PER_MINUTE")
     max_body_bytes: int = Field(default=64 * 1024, gt=0, validation_alias="GATEWAY_MAX_BODY_BYTES")
     upstream_timeout_s: float = Field(default=10.0, gt=0, validation_alias="GATEWAY_UPSTREAM_TIMEOUT_S")
     openapi_fetch_timeout_s: float = Field(default=2.0, gt=0, validation_alias="GATEWAY_OPENAPI_FETCH_TIMEOUT_S")

@@ -6,13 +6,12 @@ import logging
 import uuid
 from datetime import date, datetime, timezone
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.envelope import Envelope, make_event
 from common.http import ExternalUnavailable
-from common.jobs import retry_at
+from common.jobs import claim_due, reschedule
 from common.law.params import value_on
 from common.outbox import add_event
 from common.reasons import reason
@@ -94,31 +93,21 @@ def _result(application: dict, facts: BurialFacts, extra: dict, evidence: list[d
 async def run_one_check(sessions: async_sessionmaker, registries: EgovRegistries) -> int:
     """Claim one due check, ask the registries, emit the result; 0 when nothing was due."""
     async with sessions() as session, session.begin():
-        check = await session.scalar(
-            select(Check)
-            .where(Check.status == "pending", Check.next_attempt_at <= datetime.now(timezone.utc))
-            .order_by(Check.next_attempt_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
+        check = await claim_due(session, Check)
         if check is None:
             return 0
-        log_ = registries.session()
+        asked = registries.session()
         try:
-            facts, extra = await gather_burial_facts(log_, check.application)
+            facts, extra = await gather_burial_facts(asked, check.application)
         except ExternalUnavailable as exc:
-            check.attempts += 1
-            check.last_error = str(exc)
-            check.next_attempt_at = retry_at(check.attempts, cap_s=60)
+            reschedule(check, str(exc), cap_s=60)
             log.warning("registries unavailable for a check (attempt %d): %s; will retry", check.attempts, exc)
             return 1
         except Exception as exc:  # noqa: BLE001 - an unexpected answer: keep the job, alert ops
-            check.attempts += 1
-            check.last_error = repr(exc)[:2000]
-            check.next_attempt_at = retry_at(check.attempts, cap_s=300)
+            reschedule(check, repr(exc), cap_s=300)
             log.error("check failed unexpectedly (attempt %d): %r", check.attempts, exc)
             return 1
-        result = _result(check.application, facts, extra, log_.evidence)
+        result = _result(check.application, facts, extra, asked.evidence)
         check.status = "done"
         check.result = result
         check.completed_at = datetime.now(timezone.utc)

@@ -118,6 +118,10 @@ def required_field_errors(data: dict) -> list[InitErrorDetails]:
         errors.append(_missing(("applicant", "bin"), "only a burial payment may be claimed by a legal entity (B§5)"))
     if has_bin and channel in ("portal", "proactive"):
         errors.append(_missing(("applicant", "bin"), "a legal entity applies through the State Corporation (B§5)"))
+    if benefit == "burial" and channel == "provider":
+        errors.append(
+            _missing(("channel",), "the burial payment is applied for through the State Corporation, the portal or the proactive service (B-Std p.2)")
+        )
     if consents.get("personal_data") is None:
         errors.append(_missing(("consents", "personal_data"), "say whether the applicant consents to access to personal data"))
     if benefit in ("burial", "survivor") and not data.get("deceased_iin"):

@@ -6,13 +6,12 @@ import logging
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.envelope import Envelope
 from common.http import ExternalUnavailable
-from common.jobs import retry_at
+from common.jobs import claim_due, retry_at
 from services.notifier.adapters.gateways import Delivery
 from services.notifier.adapters.orm import Notification
 from services.notifier.domain.templates import TEMPLATES
@@ -47,13 +46,7 @@ async def on_status_event(session: AsyncSession, event: Envelope) -> None:
 
 async def deliver_one(sessions: async_sessionmaker, delivery: Delivery) -> int:
     async with sessions() as session, session.begin():
-        note = await session.scalar(
-            select(Notification)
-            .where(Notification.status == "pending", Notification.next_attempt_at <= datetime.now(timezone.utc))
-            .order_by(Notification.next_attempt_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
+        note = await claim_due(session, Notification)
         if note is None:
             return 0
         try:

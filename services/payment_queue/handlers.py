@@ -6,13 +6,12 @@ import logging
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.envelope import Envelope, make_event
 from common.http import ExternalUnavailable
-from common.jobs import retry_at
+from common.jobs import claim_due, reschedule
 from common.outbox import add_event
 from services.payment_queue.adapters.orm import PaymentOrder, messaging
 from services.payment_queue.adapters.payments_db import PaymentsDatabase
@@ -58,21 +57,13 @@ def _order_body(order: PaymentOrder) -> dict:
 
 async def place_one(sessions: async_sessionmaker, payments_db: PaymentsDatabase) -> int:
     async with sessions() as session, session.begin():
-        order = await session.scalar(
-            select(PaymentOrder)
-            .where(PaymentOrder.status == "pending", PaymentOrder.next_attempt_at <= datetime.now(timezone.utc))
-            .order_by(PaymentOrder.next_attempt_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
+        order = await claim_due(session, PaymentOrder)
         if order is None:
             return 0
         try:
             placement = await payments_db.place(_order_body(order))
         except ExternalUnavailable as exc:
-            order.attempts += 1
-            order.last_error = str(exc)
-            order.next_attempt_at = retry_at(order.attempts, cap_s=120)
+            reschedule(order, str(exc), cap_s=120)
             return 1
         if not placement.accepted:
             order.status = "rejected"
@@ -101,13 +92,7 @@ async def confirm_one(sessions: async_sessionmaker, payments_db: PaymentsDatabas
     """Ask the payments database whether a placed order is paid; announce `payment.paid` once it is."""
     now = datetime.now(timezone.utc)
     async with sessions() as session, session.begin():
-        order = await session.scalar(
-            select(PaymentOrder)
-            .where(PaymentOrder.status == "placed", PaymentOrder.next_check_at <= now)
-            .order_by(PaymentOrder.next_check_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
+        order = await claim_due(session, PaymentOrder, status="placed", due=PaymentOrder.next_check_at)
         if order is None:
             return 0
         try:

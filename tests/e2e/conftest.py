@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from common.identifiers import make_iin
+from tools.mock_kafka import start_mock_kafka, stop_mock_kafka
 from tools.pg import to_asyncpg_dsn
 from tools.stack import PROCESSES, Stack, free_ports
 
@@ -30,16 +31,20 @@ def new_iin(born: date = date(1950, 1, 1), sex: str = "M") -> str:
 
 
 @pytest.fixture(scope="package")
-def stack(database_url, kafka_bootstrap, tmp_path_factory):
+def stack(database_url, tmp_path_factory):
+    # A broker of its own: integration tests publish on the session's broker, and the stack's
+    # fresh consumer groups would read all of that from the beginning.
+    kafka, bootstrap = start_mock_kafka()
     names = [name for name, _ in PROCESSES]
     ports = dict(zip(names, free_ports(len(names))))
     data_dir = tmp_path_factory.mktemp("stack")
-    s = Stack(database_url, kafka_bootstrap, ports=ports, data_dir=data_dir, extra_env={"LOG_LEVEL": "INFO", **FAST_RECOVERY})
-    s.start()
+    s = Stack(database_url, bootstrap, ports=ports, data_dir=data_dir, extra_env={"LOG_LEVEL": "INFO", **FAST_RECOVERY})
     try:
+        s.start()
         yield s
     finally:
         s.stop()
+        stop_mock_kafka(kafka)
 
 
 class Api:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from common.db import make_engine, make_session_factory
 from common.envelope import Envelope, make_event
-from common.http import CircuitBreaker, ResilientClient
+from common.http import ResilientClient
 from common.identifiers import make_bin, make_iin
 from common.migrations import upgrade_head
 from common.outbox import MessagingTables
@@ -35,13 +35,20 @@ DIED = "2026-10-01"
 RECEIVED_AT = datetime(2026, 11, 2, 5, 0, tzinfo=timezone.utc)  # a Monday, 10:00 in Almaty
 BURIAL_2026_KZT = 35 * 4325
 
+# Birth dates and the phone prefix differ from tests/e2e's, so the people here never meet theirs
+# (the Kafka mock cluster is shared by the session, and the relay publishes what these tests write).
+DECEASED_BORN = date(1941, 7, 7)
 _serials = itertools.count(1)
-_phones = itertools.count(1_000_001)
+_phones = itertools.count(1)
 
 
-def new_iin(born: date = date(1950, 1, 1), sex: str = "M") -> str:
+def new_iin(born: date = date(1961, 6, 15), sex: str = "M") -> str:
     """A fresh valid IIN, distinct within the test session."""
     return make_iin(born, sex, next(_serials))
+
+
+def new_deceased() -> str:
+    return new_iin(DECEASED_BORN)
 
 
 def new_bin() -> str:
@@ -49,7 +56,7 @@ def new_bin() -> str:
 
 
 def new_phone() -> str:
-    return f"+7701{next(_phones):07d}"
+    return f"+7705{next(_phones):07d}"
 
 
 # --- database -------------------------------------------------------------------------
@@ -100,13 +107,12 @@ class Sandbox:
         self._clients: list[ResilientClient] = []
 
     def client(self, system: str) -> ResilientClient:
-        """What a service's runtime would build: timeout, 3 attempts, breaker (fast backoff for tests)."""
+        """What a service's runtime builds: 3 attempts, backoff (shortened here), circuit breaker."""
         client = ResilientClient(
             system=system,
             base_url="http://sandbox",
             transport=self.transport,
             backoff_base_s=0.001,
-            breaker=CircuitBreaker(reset_s=0.01),
         )
         self._clients.append(client)
         return client
@@ -137,7 +143,7 @@ class Sandbox:
 def deceased_fixtures(iin: str, *, died: str = DIED, recipient: bool = True) -> dict:
     """Registry records of a deceased pension recipient (ГБД ФЛ, ИС ЗАГС, pension recipients)."""
     fixtures = {
-        "persons": [{"iin": iin, "last_name": "Сейітов", "first_name": "Қайрат", "birth_date": "1940-05-05"}],
+        "persons": [{"iin": iin, "last_name": "Сейітов", "first_name": "Қайрат", "birth_date": "1941-07-07"}],
         "deaths": [{"iin": iin, "date": died}],
     }
     if recipient:
@@ -164,7 +170,7 @@ def application_data(
     from services.intake.handlers import _application_data
 
     if applicant_iin is None and applicant_bin is None:
-        applicant_iin = new_iin(date(1975, 3, 3), "F")
+        applicant_iin = new_iin(sex="F")
     if channel == "proactive" and phone is None:
         phone = new_phone()
     body: dict = {
@@ -172,7 +178,7 @@ def application_data(
         "channel": channel,
         "applicant": {"iin": applicant_iin} if applicant_iin else {"bin": applicant_bin},
         "consents": {"personal_data": True, "proactive": channel == "proactive"},
-        "deceased_iin": deceased_iin or new_iin(date(1940, 5, 5)),
+        "deceased_iin": deceased_iin or new_deceased(),
     }
     if phone:
         body["phone"] = phone

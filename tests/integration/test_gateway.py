@@ -499,3 +499,26 @@ async def test_logs_mask_the_subject_and_never_show_the_token(gw: httpx.AsyncCli
     token = citizen["Authorization"].split()[1]
     assert any(f"citizen:********{CITIZEN_IIN[-4:]}" in line for line in lines), lines
     assert not any(CITIZEN_IIN in line or token in line for line in lines), lines
+
+
+async def test_merged_openapi_is_not_cached_while_a_service_is_missing() -> None:
+    """A service still starting must appear on the next /openapi.json, not 30 s later."""
+    from gateway.openapi import MergedOpenAPI
+
+    up = {"ready": False}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if not up["ready"]:
+            raise httpx.ConnectError("starting", request=request)
+        return httpx.Response(200, json={"openapi": "3.1.0", "info": {"title": "x", "version": "1"}, "paths": {"/api/v1/applications": {"get": {"responses": {"200": {"description": "ok"}}}}}})
+
+    merged = MergedOpenAPI(
+        lambda: {"openapi": "3.1.0", "info": {"title": "gw", "version": "1"}, "paths": {}},
+        {"intake": "http://intake"},
+        fetch_timeout_s=1,
+        ttl_s=30,
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        assert "/api/v1/applications" not in (await merged.document(client))["paths"]
+        up["ready"] = True
+        assert "/api/v1/applications" in (await merged.document(client))["paths"]

@@ -9,7 +9,7 @@ import time
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from sqlalchemy import Column, MetaData, Table, Text, func, insert, select, text
 
 from common.consumer import ConsumerSpec, EventConsumer, TransientError
