@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -32,3 +33,11 @@ def get_caller(
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+_audit = logging.getLogger("audit")
+
+
+def audit(caller: Caller, action: str, subject: str) -> None:
+    """Who read or changed which case (architecture.md guarantee 8); the formatter masks IINs."""
+    _audit.info("%s by %s:%s on %s", action, caller.role, caller.sub or "-", subject)

@@ -7,6 +7,7 @@ and drops it at the end. Never SQLite, never an in-memory fake.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import uuid
 
@@ -18,7 +19,8 @@ from tools.pg import LOCAL_ADMIN_URL, create_database, drop_database, embedded_s
 
 @pytest.fixture(scope="session")
 def pg_admin_url():
-    if local_server_available():
+    # TEST_POSTGRES=embedded forces the pgserver path (what a machine without a local server takes).
+    if os.environ.get("TEST_POSTGRES", "auto") != "embedded" and local_server_available():
         yield LOCAL_ADMIN_URL
         return
     url, stop = embedded_server(tempfile.mkdtemp(prefix="emaket-test-pg-"))

@@ -11,7 +11,13 @@ from common.caller import CallerDep
 from services.decision import handlers
 from services.decision.adapters.orm import Decision
 from services.decision.adapters.signer import ALGORITHM
-from services.decision.schemas import DecisionDetail, DecisionList, DecisionOut, SignIn, Verification
+from services.decision.schemas import (
+    DecisionDetail,
+    DecisionList,
+    DecisionOut,
+    SignIn,
+    Verification,
+)
 
 router = APIRouter(prefix="/api/v1/decisions", tags=["decisions"])
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from common.consumer import ConsumerSpec
 from common.service import Runtime, ServiceDefinition, create_service_app
 from services.decision import handlers
-from services.decision.adapters.orm import Decision, metadata, messaging
+from services.decision.adapters.orm import Decision, messaging, metadata
 from services.decision.adapters.signer import load_signer
 from services.decision.api import router
 from services.decision.settings import DecisionSettings

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.caller import Caller
+from common.caller import Caller, audit
 from common.envelope import Envelope, make_event
 from common.law.params import burial_amount_kzt
 from common.outbox import add_event
@@ -177,6 +177,7 @@ async def get_decision(session: AsyncSession, decision_id: uuid.UUID, caller: Ca
     decision = await session.get(Decision, decision_id, with_for_update=lock)
     if decision is None:
         raise Problem(404, "not-found", f"No decision {decision_id}.")
+    audit(caller, "read decision", f"{decision.id} (application {decision.application_id})")
     return decision
 
 
@@ -195,4 +196,5 @@ async def sign_by_specialist(
         raise Problem(422, "reasons-required", "A refusal must give its legal grounds.",
                       errors=[{"field": "reasons", "message": "at least one reason code for a refusal"}])
     await sign(session, decision, outcome=outcome, reasons=[reason(c) for c in reason_codes], signed_by=f"specialist:{caller.sub or 'unknown'}")
+    audit(caller, f"signed decision ({outcome})", f"{decision.id} (application {decision.application_id})")
     return decision

@@ -9,7 +9,7 @@ from common.consumer import ConsumerSpec
 from common.service import Runtime, ServiceDefinition, create_service_app
 from services.eligibility import handlers
 from services.eligibility.adapters.egov import EgovRegistries
-from services.eligibility.adapters.orm import Check, metadata, messaging
+from services.eligibility.adapters.orm import Check, messaging, metadata
 from services.eligibility.settings import EligibilitySettings
 
 

@@ -17,7 +17,11 @@ from common.outbox import add_event
 from common.reasons import reason
 from services.eligibility.adapters.egov import EgovRegistries
 from services.eligibility.adapters.orm import Check, messaging
-from services.eligibility.domain.rules import BurialFacts, RecipientPeriod, evaluate_burial
+from services.eligibility.domain.rules import (
+    BurialFacts,
+    RecipientPeriod,
+    evaluate_burial,
+)
 
 log = logging.getLogger(__name__)
 SOURCE = "eligibility"

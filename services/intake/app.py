@@ -9,7 +9,7 @@ from common.calendar import default_calendar
 from common.consumer import ConsumerSpec
 from common.service import Runtime, ServiceDefinition, create_service_app
 from services.intake import handlers
-from services.intake.adapters.orm import metadata, messaging
+from services.intake.adapters.orm import messaging, metadata
 from services.intake.api import router
 from services.intake.schemas import ApplicationIn
 from services.intake.settings import IntakeSettings

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.calendar import ALMATY, WorkingCalendar
-from common.caller import Caller
+from common.caller import Caller, audit
 from common.envelope import Envelope, make_event
 from common.law.params import service_term_days
 from common.outbox import add_event
@@ -299,6 +299,7 @@ async def get_application(session: AsyncSession, app_id: uuid.UUID, caller: Call
     app = await session.get(Application, app_id)
     if app is None or not can_read(caller, app):
         raise Problem(404, "not-found", f"No application {app_id}.")
+    audit(caller, "read application", str(app.id))
     return app, await history_of(session, [app.id])
 
 
@@ -320,6 +321,7 @@ async def list_applications(
     if applicant_iin:
         query = query.where(Application.applicant_iin == applicant_iin)
     apps = list(await session.scalars(query))
+    audit(caller, f"listed {len(apps)} applications", f"applicant {applicant_iin or caller.sub or 'any'}")
     return apps, await history_of(session, [a.id for a in apps])
 
 

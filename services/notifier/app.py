@@ -9,7 +9,7 @@ from common.consumer import ConsumerSpec
 from common.service import Runtime, ServiceDefinition, create_service_app
 from services.notifier import handlers
 from services.notifier.adapters.gateways import Delivery
-from services.notifier.adapters.orm import Notification, metadata, messaging
+from services.notifier.adapters.orm import Notification, messaging, metadata
 from services.notifier.domain.templates import TEMPLATES
 from services.notifier.settings import NotifierSettings
 

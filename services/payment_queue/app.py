@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from common.consumer import ConsumerSpec
 from common.service import Runtime, ServiceDefinition, create_service_app
 from services.payment_queue import handlers
-from services.payment_queue.adapters.orm import PaymentOrder, metadata, messaging
+from services.payment_queue.adapters.orm import PaymentOrder, messaging, metadata
 from services.payment_queue.adapters.payments_db import PaymentsDatabase
 from services.payment_queue.settings import PaymentQueueSettings
 

@@ -137,3 +137,16 @@ def test_uuid_with_an_all_digit_last_group_stays_intact() -> None:
     """Guarantee 8: a request id is not personal data, even when its last group happens to be all digits."""
     uuid = "0f9c8a52-7a55-4d11-9a5e-123456789012"
     assert mask_personal_data(f"request {uuid}") == f"request {uuid}"
+
+
+def test_guarantee_8_audit_line_names_the_caller_with_the_iin_masked(caplog) -> None:
+    """architecture.md guarantee 8: every read is attributable, and the IIN stays masked in the log."""
+    import logging
+
+    from common.caller import Caller, audit
+    from common.logging import JsonFormatter
+
+    with caplog.at_level(logging.INFO, logger="audit"):
+        audit(Caller(role="citizen", sub="790303402568"), "read application", "app-1")
+    line = JsonFormatter("intake").format(caplog.records[-1])
+    assert "citizen:********2568" in line and "790303402568" not in line and "app-1" in line

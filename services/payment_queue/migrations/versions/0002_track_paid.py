@@ -7,9 +7,8 @@ Create Date: 2026-11-25 03:21:30.037849
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = 'payment_queue_0002'
