@@ -24,6 +24,7 @@ from common.consumer import ConsumerSpec, EventConsumer
 from common.db import make_engine, make_session_factory
 from common.envelope import Envelope
 from common.http import CircuitBreaker, ResilientClient
+from common.jobs import run_periodic
 from common.logging import configure_logging, request_id_var
 from common.migrations import upgrade_head
 from common.outbox import MessagingTables
@@ -77,8 +78,6 @@ class ServiceDefinition:
 
 
 def create_service_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
-    from common.jobs import run_periodic
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(definition.name, settings.log_level)

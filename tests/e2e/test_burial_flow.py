@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import pytest
 
@@ -226,3 +227,33 @@ async def test_payments_database_acknowledgement_moves_the_application_to_paid(a
     assert confirmed.status_code == 200, confirmed.text
     paid = await api.wait_status(app["id"], {"paid"})
     assert [h["status"] for h in paid["history"]][-2:] == ["payment_queued", "paid"]
+
+
+async def test_legal_entity_at_the_state_corporation_desk_is_paid_after_a_specialist_signs(api):
+    """B§5: a legal entity that carried out the burial applies with its BIN through the State Corporation."""
+    from common.identifiers import make_bin
+
+    deceased, fixtures = seed_deceased(died="2026-10-08")
+    company = make_bin(date(2015, 4, 1), 7)
+    await api.seed(**fixtures, legal_entities=[{"bin": company, "name": "ТОО «Ритуал-Сервис»"}])
+    body = {
+        "benefit": "burial",
+        "channel": "state_corp",
+        "applicant": {"bin": company},
+        "consents": {"personal_data": True},
+        "bank_account": {"iban": "KZ86125KZT5004100100"},
+        "deceased_iin": deceased,
+        "documents": [{"type": "legal_entity_registration", "number": "123-1900-ТОО", "issued_on": "2015-04-01"}],
+    }
+    r = await api.submit(body, role="operator", sub="operator-2")
+    assert r.status_code == 202, r.text
+    app = await api.wait_status(r.json()["id"], {"awaiting_signature"})
+    assert app["due_by"] is not None  # 3 working days at the State Corporation (B-Std p.3)
+
+    headers = await api.auth("specialist", "specialist-9")
+    waiting = (await api.gw.get("/api/v1/decisions", params={"status": "awaiting_signature"}, headers=headers)).json()["items"]
+    draft = next(d for d in waiting if d["application_id"] == app["id"])
+    assert (await api.gw.post(f"/api/v1/decisions/{draft['id']}/sign", json={"outcome": "assign"}, headers=headers)).status_code == 200
+    await api.wait_status(app["id"], {"payment_queued"})
+    [order] = await api.payments_for({app["id"]})
+    assert order["iin"] == company and order["amount_kzt"] == 151375

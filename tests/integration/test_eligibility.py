@@ -17,7 +17,6 @@ from tests.integration.helpers import (
     DIED,
     IBAN,
     OTHER_IBAN,
-    Sandbox,
     application_data,
     application_event,
     deceased_fixtures,
@@ -33,15 +32,6 @@ from tests.integration.helpers import (
 async def sessions(fresh_database) -> AsyncIterator:
     async with migrated(fresh_database(), "eligibility") as factory:
         yield factory
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    box = Sandbox()
-    try:
-        yield box
-    finally:
-        await box.aclose()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from services.notifier import handlers
 from services.notifier.adapters.gateways import Delivery
 from services.notifier.adapters.orm import Notification
 from tests.integration.helpers import (
-    Sandbox,
     application_data,
     application_event,
     decision_event,
@@ -29,15 +28,6 @@ from tests.integration.helpers import (
 async def sessions(fresh_database) -> AsyncIterator:
     async with migrated(fresh_database(), "notifier") as factory:
         yield factory
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    box = Sandbox()
-    try:
-        yield box
-    finally:
-        await box.aclose()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from services.payment_queue.adapters.payments_db import PaymentsDatabase, Placem
 from tests.integration.helpers import (
     BURIAL_2026_KZT,
     IBAN,
-    Sandbox,
     application_data,
     decision_event,
     decision_signed_data,
@@ -29,15 +28,6 @@ from tests.integration.helpers import (
 async def sessions(fresh_database) -> AsyncIterator:
     async with migrated(fresh_database(), "payment_queue") as factory:
         yield factory
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    box = Sandbox()
-    try:
-        yield box
-    finally:
-        await box.aclose()
 
 
 @pytest.fixture
