@@ -31,6 +31,17 @@ class _Shutdown(BaseException):
     """Raised from the signal handler to leave whatever we are doing."""
 
 
+# One proactive burial case, copy-paste ready (the README explains each step).
+EXAMPLE = """Try one case (copy and paste into another terminal):
+  G={gateway}; S={sandbox}
+  curl -s -X POST $S/sandbox/fixtures -H 'content-type: application/json' -d '{{"persons": [{{"iin": "410314300012", "last_name": "Ахметов", "first_name": "Серік", "birth_date": "1941-03-14"}}], "deaths": [{{"iin": "410314300012", "date": "2026-11-20"}}], "recipients": [{{"iin": "410314300012", "kind": "age_pension", "from": "2001-03-14", "to": null}}]}}'
+  TOKEN=$(curl -s -X POST $G/api/v1/dev/token -H 'content-type: application/json' -d '{{"role": "mobile"}}' | python3 -c 'import sys, json; print(json.load(sys.stdin)["access_token"])')
+  curl -s -X POST $G/api/v1/applications -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -H "Idempotency-Key: try-$RANDOM" -d '{{"benefit": "burial", "channel": "proactive", "applicant": {{"iin": "790303402568"}}, "phone": "+77011234567", "consents": {{"personal_data": true, "proactive": true}}, "bank_account": {{"iban": "KZ86125KZT5004100100"}}, "deceased_iin": "410314300012"}}'
+  sleep 5; curl -s "$G/api/v1/applications?applicant_iin=790303402568" -H "Authorization: Bearer $TOKEN"
+  curl -s $S/sandbox/payments; curl -s "$S/sandbox/sms?phone=%2B77011234567"
+"""
+
+
 def say(msg: str = "") -> None:
     print(msg, flush=True)
 
@@ -131,7 +142,9 @@ def main() -> int:
         for name in stack.names:
             say(f"  {name + ' health:':<22} {stack.url(name)}/healthz")
         say(f"  Logs:                  {log_dir}")
-        say('To try one case by hand, follow README.md, section "Try one case by hand".')
+        say("")
+        say(EXAMPLE.format(gateway=stack.url("gateway"), sandbox=stack.url("sandbox")).rstrip())
+        say('More in README.md, section "Try one case by hand".')
         say("Press Ctrl-C to stop everything.")
 
         # 5. Watch
