@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from sqlalchemy import func, select
 
 from common.calendar import default_calendar
 from common.consumer import ConsumerSpec
 from common.service import Runtime, ServiceDefinition, create_service_app
 from services.intake import handlers
-from services.intake.adapters.orm import messaging, metadata
+from services.intake.adapters.orm import Application, messaging, metadata
 from services.intake.api import router
+from services.intake.domain.status import TERMINAL
 from services.intake.schemas import ApplicationIn
 from services.intake.settings import IntakeSettings
 
@@ -41,6 +43,15 @@ def consumers(runtime: Runtime) -> list[ConsumerSpec]:
     ]
 
 
+async def metrics(runtime: Runtime) -> dict[str, float]:
+    """Open applications whose due date rests on a calendar year not loaded yet (facts.md)."""
+    async with runtime.sessions() as session:
+        provisional = await session.scalar(
+            select(func.count()).where(Application.due_provisional.is_(True), Application.status.not_in(TERMINAL))
+        )
+    return {"applications_due_provisional": provisional or 0}
+
+
 async def setup(runtime: Runtime) -> None:
     runtime.extras["calendar"] = default_calendar()
 
@@ -55,6 +66,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         routers=[router],
         consumers=consumers,
         setup=setup,
+        metrics=metrics,
     )
     app = create_service_app(definition, settings or IntakeSettings())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from datetime import date, datetime
 
@@ -29,6 +30,7 @@ from services.intake.adapters.orm import (
 from services.intake.domain.status import CHANNEL_OF_ROLE, REGISTER_ON_RECEIPT, advances
 from services.intake.schemas import ApplicationIn
 
+log = logging.getLogger(__name__)
 SOURCE = "intake"
 TOPIC = "applications"
 _NUMBER_PREFIX = {"burial": "BUR", "disability": "DIS", "survivor": "SUR"}
@@ -201,6 +203,9 @@ async def register(session: AsyncSession, app: Application, *, now: datetime, ca
     app.registered_on = registered_on
     app.due_by = due.date
     app.due_provisional = due.provisional
+    if due.provisional:
+        # facts.md: a year without loaded holiday data is computed by rule and never silently.
+        log.warning("due date %s computed by rule only: load the %s holiday calendar", due.date, due.date.year)
     session.add(
         JournalEntry(
             registration_number=app.registration_number,

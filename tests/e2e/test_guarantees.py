@@ -163,3 +163,16 @@ async def test_auth_roles_and_channels(api):
     assert (await api.submit(body, role="ops")).status_code == 403
     sign = await api.gw.post(f"/api/v1/decisions/{uuid.uuid4()}/sign", json={"outcome": "assign"}, headers=await api.auth("citizen", citizen))
     assert sign.status_code == 403
+
+
+async def test_metrics_show_backlogs_and_carry_no_personal_data(api, stack):
+    """Guarantee 8: metric labels carry only the service; ops see outbox, dead letters, queues."""
+    import re
+
+    for name in ("intake", "eligibility", "decision", "payment_queue", "notifier"):
+        r = await api.gw.get(f"{stack.url(name)}/metrics")
+        assert r.status_code == 200
+        assert "emaket_outbox_backlog{" in r.text and "emaket_dead_letters_open{" in r.text
+        assert not re.search(r"\d{12}", r.text)
+    intake = (await api.gw.get(f"{stack.url('intake')}/metrics")).text
+    assert "emaket_applications_due_provisional" in intake  # facts.md: rule-only due dates are visible to ops
