@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-SessionFactory = async_sessionmaker
-
 
 def make_engine(url: str, *, schema: str, pool_size: int = 5) -> AsyncEngine:
     """The search_path puts the service's own schema first, so unqualified SQL stays inside it."""

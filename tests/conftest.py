@@ -14,7 +14,14 @@ import uuid
 import pytest
 
 from tools.mock_kafka import start_mock_kafka, stop_mock_kafka
-from tools.pg import LOCAL_ADMIN_URL, create_database, drop_database, embedded_server, local_server_available, with_database
+from tools.pg import (
+    LOCAL_ADMIN_URL,
+    create_database,
+    drop_database,
+    embedded_server,
+    local_server_available,
+    with_database,
+)
 
 
 @pytest.fixture(scope="session")

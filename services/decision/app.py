@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from common.consumer import ConsumerSpec
+from common.consumer import ConsumerSpec, with_session_info
 from common.service import Runtime, ServiceDefinition, create_service_app
 from services.decision import handlers
 from services.decision.adapters.orm import Decision, messaging, metadata
@@ -21,21 +21,13 @@ async def setup(runtime: Runtime) -> None:
 
 def consumers(runtime: Runtime) -> list[ConsumerSpec]:
     signer = runtime.extras["signer"]
-
-    def with_signer(handler):
-        async def wrapped(session, event):
-            session.info["signer"] = signer
-            await handler(session, event)
-
-        return wrapped
-
     return [
         ConsumerSpec(
             group="decision",
             topics=["applications", "eligibility"],
             handlers={
-                "application.registered": with_signer(handlers.on_application_registered),
-                "eligibility.checked": with_signer(handlers.on_eligibility_checked),
+                "application.registered": with_session_info(handlers.on_application_registered, signer=signer),
+                "eligibility.checked": with_session_info(handlers.on_eligibility_checked, signer=signer),
             },
         )
     ]

@@ -76,7 +76,6 @@ async def submit_application(
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
     async with runtime.sessions() as session, session.begin():
-        session.info["calendar"] = runtime.extras["calendar"]
         app, created = await handlers.submit(
             session,
             payload=payload,

@@ -7,7 +7,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import func, select
 
 from common.calendar import default_calendar
-from common.consumer import ConsumerSpec
+from common.consumer import ConsumerSpec, with_session_info
 from common.service import Runtime, ServiceDefinition, create_service_app
 from services.intake import handlers
 from services.intake.adapters.orm import Application, messaging, metadata
@@ -17,23 +17,15 @@ from services.intake.schemas import ApplicationIn
 from services.intake.settings import IntakeSettings
 
 
-def _with_calendar(handler):
-    """Intake handlers that register need the working-day calendar (kept as data)."""
-
-    async def wrapped(session, event):
-        session.info["calendar"] = default_calendar()
-        await handler(session, event)
-
-    return wrapped
-
-
 def consumers(runtime: Runtime) -> list[ConsumerSpec]:
+    # Registering needs the working-day calendar (kept as data), built once in setup.
+    calendar = runtime.extras["calendar"]
     return [
         ConsumerSpec(
             group="intake",
             topics=["eligibility", "decisions", "payments"],
             handlers={
-                "eligibility.checked": _with_calendar(handlers.on_eligibility_checked),
+                "eligibility.checked": with_session_info(handlers.on_eligibility_checked, calendar=calendar),
                 "decision.drafted": handlers.on_decision_drafted,
                 "decision.signed": handlers.on_decision_signed,
                 "payment.queued": handlers.on_payment_queued,

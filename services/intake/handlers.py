@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -329,6 +329,3 @@ async def list_applications(
     audit(caller, f"listed {len(apps)} applications", f"applicant {applicant_iin or caller.sub or 'any'}")
     return apps, await history_of(session, [a.id for a in apps])
 
-
-def today_in_almaty(now: datetime) -> date:
-    return now.astimezone(ALMATY).date()

@@ -45,12 +45,11 @@ async def test_twenty_concurrent_applications_for_one_deceased_register_and_pay_
     assert len(await api.payments_for(ids)) == 1
 
 
-async def _file_proactive(api, *, key: str | None = None, body: dict | None = None):
-    if body is None:
-        deceased, fixtures = seed_deceased(died="2026-11-02")
-        await api.seed(**fixtures)
-        body = burial_body(channel="proactive", applicant_iin=new_iin(), deceased_iin=deceased, phone=new_phone())
-    key = key or f"crash-{uuid.uuid4()}"
+async def _file_proactive(api):
+    deceased, fixtures = seed_deceased(died="2026-11-02")
+    await api.seed(**fixtures)
+    body = burial_body(channel="proactive", applicant_iin=new_iin(), deceased_iin=deceased, phone=new_phone())
+    key = f"crash-{uuid.uuid4()}"
     try:
         response = await api.submit(body, role="mobile", key=key)
     except httpx.HTTPError:
@@ -81,21 +80,22 @@ async def test_intake_killed_after_commit_before_publishing_loses_nothing(api, s
     await _assert_exactly_once(api, replay.json()["id"], body["phone"])
 
 
-async def test_decision_killed_after_publishing_before_marking_doubles_nothing(api, stack):
-    """Guarantee 1: a re-sent decision.signed is deduplicated: one payment order, one result SMS."""
-    stack.restart("decision", {"CRASH_POINT": "relay.after_publish"})
+@pytest.mark.parametrize(
+    ("service", "crash_point"),
+    [
+        # a re-sent decision.signed is deduplicated: one payment order, one result SMS
+        ("decision", "relay.after_publish"),
+        # redelivery after a crash between the consumer's commit and its offset commit is harmless
+        ("payment_queue", "consumer.after_commit"),
+    ],
+    ids=["decision-killed-after-publishing-before-marking", "payment_queue-killed-after-commit-before-offset"],
+)
+async def test_a_crash_after_the_effect_doubles_nothing(api, stack, service, crash_point):
+    """Guarantee 1: whatever is delivered again after the crash has its effect once."""
+    stack.restart(service, {"CRASH_POINT": crash_point})
     body, key, response = await _file_proactive(api)
-    assert await asyncio.to_thread(stack.wait_exit, "decision", 45) == 86
-    stack.start_process("decision")
-    await _assert_exactly_once(api, response.json()["id"], body["phone"])
-
-
-async def test_payment_queue_killed_after_its_commit_before_the_offset_doubles_nothing(api, stack):
-    """Guarantee 1: redelivery after a crash between the consumer's commit and the offset commit is harmless."""
-    stack.restart("payment_queue", {"CRASH_POINT": "consumer.after_commit"})
-    body, key, response = await _file_proactive(api)
-    assert await asyncio.to_thread(stack.wait_exit, "payment_queue", 45) == 86
-    stack.start_process("payment_queue")
+    assert await asyncio.to_thread(stack.wait_exit, service, 45) == 86
+    stack.start_process(service)
     await _assert_exactly_once(api, response.json()["id"], body["phone"])
 
 

@@ -3,9 +3,9 @@
 import logging
 import time
 import uuid
-from datetime import date
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 
 import httpx

@@ -11,7 +11,6 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
-
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from common.db import make_engine

@@ -7,7 +7,13 @@ import re
 import pytest
 
 from common.reasons import REASONS, reason
-from services.notifier.domain.templates import TEMPLATES, Message, accepted, rejected, result
+from services.notifier.domain.templates import (
+    TEMPLATES,
+    Message,
+    accepted,
+    rejected,
+    result,
+)
 
 APP_ID = "2c324707-4c88-5d08-9fef-185848bf8339"
 KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
