@@ -182,13 +182,17 @@ class WorkingCalendar:
             current = self.next_working_day(current)
         return current
 
-    def registration_day(self, received_at: datetime) -> date:
-        """facts.md Deadline arithmetic / each Std p.7: same day if working and before 18:00 Almaty, else next working day."""
+    def registration_day(self, received_at: datetime, *, after_hours_moves: bool = True) -> date:
+        """facts.md Deadline arithmetic / each Std p.7: same day if working and before 18:00 Almaty, else next working day.
+
+        ``after_hours_moves=False``: only a day off moves the registration, never the hour
+        (S-Std p.7; the burial standard by project decision, domain.md).
+        """
         if received_at.tzinfo is None or received_at.utcoffset() is None:
             raise ValueError("received_at must be timezone-aware")
         local = received_at.astimezone(ALMATY)
         day = local.date()
-        if self.is_working_day(day) and local.time() < REGISTRATION_CUTOFF:
+        if self.is_working_day(day) and (not after_hours_moves or local.time() < REGISTRATION_CUTOFF):
             return day
         return self.next_working_day(day)
 

@@ -19,8 +19,9 @@ class Reason:
     kk: str
     ru: str
 
-    def as_dict(self) -> dict:
-        return {
+    def as_dict(self, subject: str | None = None) -> dict:
+        """The API / event form; ``subject`` names the one person the reason concerns (api.md Decisions)."""
+        return ({"subject": subject} if subject else {}) | {
             "code": self.code,
             "ground": self.ground,
             "paragraph": self.paragraph,
@@ -87,10 +88,52 @@ REASONS: dict[str, Reason] = {
             "көрсетілген адам қайтыс болған адамның асырауындағы адам болып табылмайды",
             "указанное лицо не является иждивенцем умершего",
         ),
+        Reason(
+            "breadwinner_not_deceased", 1, "S§7",
+            "Neither a death record nor a court decision declaring the breadwinner missing or dead was found.",
+            "асыраушының қайтыс болғаны немесе хабар-ошарсыз кеткені расталмады",
+            "смерть или безвестное отсутствие кормильца не подтверждены",
+        ),
+        Reason(
+            "applicant_deceased", 1, "D-Std p.9 ground 1",
+            "The civil registry holds a death record for the applicant.",
+            "өтініш берушінің қайтыс болғаны туралы жазба бар",
+            "в регистре есть запись о смерти заявителя",
+        ),
+        Reason(
+            "no_payable_account", 2, "B-Std p.8, D-Std p.8",
+            "There is no bank account the payment can be made to.",
+            "төлем аударылатын банк шоты жоқ",
+            "нет банковского счёта для перечисления выплаты",
+        ),
+        Reason(
+            "already_receiving", 2, "D§4, S§7",
+            "This benefit is already assigned for this person.",
+            "бұл жәрдемақы осы адамға бұрын тағайындалған",
+            "это пособие этому лицу уже назначено",
+        ),
+        Reason(
+            "application_in_progress", None, "Std p.9",
+            "An application for this benefit and person is already being processed.",
+            "осы адамға осы жәрдемақыға өтініш қаралуда",
+            "заявление на это пособие по этому лицу уже рассматривается",
+        ),
+        Reason(
+            "provider_not_first_time", 2, "D-Std p.2",
+            "The service provider takes an application only when disability is established for the first time.",
+            "көрсетілетін қызметті беруші мүгедектік алғаш белгіленген кезде ғана өтініш қабылдайды",
+            "услугодатель принимает заявление только при первичном установлении инвалидности",
+        ),
+        Reason(
+            "documents_not_provided", 1, "D§7, S§7",
+            "The requested documents were not provided.",
+            "сұралған құжаттар ұсынылмады",
+            "запрошенные документы не представлены",
+        ),
     )
 }
 
 
-def reason(code: str) -> dict:
-    """The API / event form of a reason code."""
-    return REASONS[code].as_dict()
+def reason(code: str, subject: str | None = None) -> dict:
+    """The API / event form of a reason code, optionally about one person (``subject``)."""
+    return REASONS[code].as_dict(subject)

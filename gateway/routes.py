@@ -35,9 +35,15 @@ class Target:
 
 
 # First match wins.
+_UUID = r"[0-9a-fA-F-]{36}"
+
 RULES: tuple[Rule, ...] = (
     Rule(frozenset({"POST"}), re.compile(r"/api/v1/applications"), "intake", FILING_ROLES),
+    # api.md Documents: the State Corporation operator attaches what the registries lacked.
+    Rule(frozenset({"POST"}), re.compile(rf"/api/v1/applications/{_UUID}/documents"), "intake", frozenset({"operator"})),
     Rule(None, re.compile(r"/api/v1/applications(/.*)?"), "intake", ALL_ROLES),
+    # api.md Decisions: a citizen reads their own decision (the decision service checks whose it is).
+    Rule(READ_METHODS, re.compile(rf"/api/v1/decisions/{_UUID}(/verification)?"), "decision", frozenset({"specialist", "ops", "citizen"})),
     Rule(READ_METHODS, re.compile(r"/api/v1/decisions(/.*)?"), "decision", frozenset({"specialist", "ops"})),
     Rule(None, re.compile(r"/api/v1/decisions(/.*)?"), "decision", frozenset({"specialist"})),
 )

@@ -130,6 +130,15 @@ class LegalEntity(SandboxModel):
     name: Text
 
 
+class Guardianship(SandboxModel):
+    """НОБД – guardianship (trusteeship) of a minor."""
+
+    child_iin: Iin
+    guardian_iin: Iin
+    from_: date = Field(alias="from")
+    to: date | None = None
+
+
 class FixtureSet(SandboxModel):
     """``POST /sandbox/fixtures`` body; every list is optional."""
 
@@ -144,6 +153,7 @@ class FixtureSet(SandboxModel):
     studies: list[Study] = []
     bank_accounts: list[BankAccount] = []
     legal_entities: list[LegalEntity] = []
+    guardianships: list[Guardianship] = []
 
 
 FIXTURE_LISTS: tuple[str, ...] = tuple(FixtureSet.model_fields)

@@ -95,6 +95,7 @@ LIST_REGISTRIES: tuple[ListRegistry, ...] = (
     ListRegistry("adoptions", ("child_iin", "parent_iin"), REG_CIVIL, ("/egov/adoptions",)),
     ListRegistry("disabilities", ("iin",), REG_DISABILITY, ("/egov/disabilities",)),
     ListRegistry("studies", ("iin",), REG_EDUCATION, ("/egov/studies",)),
+    ListRegistry("guardianships", ("child_iin", "guardian_iin"), REG_EDUCATION, ("/egov/guardianships",)),
     ListRegistry("bank_accounts", ("iin",), REG_BANKS, ("/egov/bank-accounts", "/egov/bank_accounts")),
     ListRegistry(
         "court_declarations",

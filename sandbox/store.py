@@ -43,6 +43,7 @@ _KEYS: dict[str, Callable[[Any], Hashable]] = {
     "studies": lambda r: (r.iin, r.from_),
     "bank_accounts": lambda r: (r.iin, r.iban),
     "legal_entities": lambda r: r.bin,
+    "guardianships": lambda r: (r.child_iin, r.guardian_iin, r.from_),
 }
 assert set(_KEYS) == set(FIXTURE_LISTS)
 

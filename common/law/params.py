@@ -7,6 +7,7 @@ A date no value covers raises ``ParameterMissing``: the system refuses to comput
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -34,7 +35,7 @@ class Parameter:
     """One value of a legal parameter, in force from ``valid_from`` to ``valid_to`` inclusive (None: open)."""
 
     name: str
-    value: Decimal | int
+    value: Decimal | int | date
     valid_from: date
     valid_to: date | None
     source: str
@@ -109,12 +110,17 @@ class ParameterRegistry:
         raise ParameterMissing(name, on)
 
 
-def _parse_value(raw: Any) -> Decimal | int:
-    """JSON integers stay int; decimals are written as strings and become Decimal."""
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _parse_value(raw: Any) -> Decimal | int | date:
+    """JSON integers stay int; ISO dates (YYYY-MM-DD) become date; other strings are decimals."""
     if isinstance(raw, bool):
         raise ValueError("a parameter value cannot be a boolean")
     if isinstance(raw, int):
         return raw
+    if isinstance(raw, str) and _ISO_DATE.match(raw):
+        return date.fromisoformat(raw)
     if isinstance(raw, str):
         return Decimal(raw)
     raise ValueError(f"parameter value must be an integer or a decimal string, got {raw!r}")
@@ -150,6 +156,13 @@ def value_on(name: str, on: date) -> Parameter:
     return default_registry().value_on(name, on)
 
 
+def _num(parameter: Parameter) -> Decimal:
+    """A numeric parameter as Decimal; TypeError for a date parameter."""
+    if isinstance(parameter.value, date):
+        raise TypeError(f"{parameter.name} is a date, not a number")
+    return Decimal(parameter.value)
+
+
 def _whole_tenge_up(amount: Decimal) -> int:
     """Round up to whole tenge (facts.md: published amounts are ПМ × multiple rounded up)."""
     return int(amount.to_integral_value(rounding=ROUND_CEILING))
@@ -163,8 +176,8 @@ def burial_amount_kzt(date_of_death: date, registry: ParameterRegistry | None = 
     ParameterMissing when the MCI for that date is not loaded.
     """
     reg = registry or default_registry()
-    multiple = Decimal(reg.value_on("burial.mci_multiple", date_of_death).value)
-    mci = Decimal(reg.value_on("mci", date_of_death).value)
+    multiple = _num(reg.value_on("burial.mci_multiple", date_of_death))
+    mci = _num(reg.value_on("mci", date_of_death))
     return _whole_tenge_up(multiple * mci)
 
 
@@ -180,8 +193,8 @@ def disability_multiplier(cause: str, group: int, on: date, registry: ParameterR
 def disability_monthly_kzt(cause: str, group: int, on: date, registry: ParameterRegistry | None = None) -> int:
     """Monthly disability benefit = subsistence minimum on ``on`` × multiple, rounded up (facts.md Amounts)."""
     reg = registry or default_registry()
-    multiple = Decimal(disability_multiplier(cause, group, on, reg).value)
-    minimum = Decimal(reg.value_on("subsistence_minimum", on).value)
+    multiple = _num(disability_multiplier(cause, group, on, reg))
+    minimum = _num(reg.value_on("subsistence_minimum", on))
     return _whole_tenge_up(minimum * multiple)
 
 
@@ -234,4 +247,37 @@ def _int_value(name: str, on: date | None, registry: ParameterRegistry | None) -
     """Integer value on ``on``, or the open-ended latest value when ``on`` is None."""
     reg = registry or default_registry()
     parameter = reg.value_on(name, on) if on is not None else reg.latest_open(name)
+    if not isinstance(parameter.value, (int, Decimal)):
+        raise TypeError(f"{name} is not a number")
     return int(parameter.value)
+
+
+def int_on(name: str, on: date, registry: ParameterRegistry | None = None) -> int:
+    """An integer parameter (months, years, days) in force on ``on``."""
+    return _int_value(name, on, registry)
+
+
+def date_on(name: str, on: date, registry: ParameterRegistry | None = None) -> date:
+    """A date parameter (a registry cut-off) in force on ``on``."""
+    value = (registry or default_registry()).value_on(name, on).value
+    if not isinstance(value, date):
+        raise TypeError(f"{name} is not a date")
+    return value
+
+
+def retro_months(benefit: str, on: date, registry: ParameterRegistry | None = None) -> int:
+    """How many calendar months back a monthly benefit may start (D§4/D§24: 3; S§24: 12)."""
+    return _int_value(f"{benefit}.retro_months", on, registry)
+
+
+def subsistence_minimum_kzt(on: date, registry: ParameterRegistry | None = None) -> int:
+    """The subsistence minimum (ПМ) in force on ``on``, tenge per month (facts.md Indices)."""
+    return _int_value("subsistence_minimum", on, registry)
+
+
+def survivor_monthly_kzt(dependants: int, on: date, registry: ParameterRegistry | None = None) -> int:
+    """Monthly survivor benefit for the family = ПМ on ``on`` × multiple by eligible dependants, rounded up."""
+    reg = registry or default_registry()
+    multiple = _num(survivor_multiplier(dependants, on, reg))
+    minimum = Decimal(subsistence_minimum_kzt(on, reg))
+    return _whole_tenge_up(minimum * multiple)

@@ -65,6 +65,7 @@ def _fixtures() -> dict[str, Any]:
         "studies": [{"iin": CHILD, "form": "full_time", "from": "2024-09-01", "to": None}],
         "bank_accounts": [{"iin": WIDOW, "iban": "KZ86125KZT5004100100"}],
         "legal_entities": [{"bin": COMPANY_BIN, "name": "ТОО Ритуал"}],
+        "guardianships": [{"child_iin": CHILD, "guardian_iin": WIDOW, "from": "2015-01-01", "to": None}],
     }
 
 

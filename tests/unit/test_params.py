@@ -291,4 +291,4 @@ def test_every_loaded_parameter_has_a_source() -> None:
     for name in REG.names():
         for p in REG.history(name):
             assert p.source.strip(), name
-            assert isinstance(p.value, (int, Decimal)) and not isinstance(p.value, bool), name
+            assert isinstance(p.value, (int, Decimal, date)) and not isinstance(p.value, bool), name
