@@ -19,6 +19,7 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from common.calendar import ALMATY
 from common.db import make_engine, make_session_factory
 from common.envelope import Envelope, make_event
 from common.http import ResilientClient
@@ -157,48 +158,56 @@ def deceased_fixtures(iin: str, *, died: str = DIED, recipient: bool = True) -> 
 def application_data(
     *,
     channel: str = "proactive",
+    benefit: str = "burial",
     applicant_iin: str | None = None,
     applicant_bin: str | None = None,
     deceased_iin: str | None = None,
+    dependants: tuple[str, ...] = (),
+    also_apply_for: tuple[str, ...] = (),
     iban: str | None = IBAN,
     phone: str | None = None,
     registered: bool = True,
     received_at: datetime = RECEIVED_AT,
+    documents: tuple[dict, ...] = (),
 ) -> dict:
-    """`data` of intake's application.* events, made by intake's own `_application_data`."""
-    from services.intake.adapters.orm import Application
-    from services.intake.handlers import _application_data
+    """`data` of intake's application.* events: the typed contract `common.events.ApplicationData`."""
+    from common.events import ApplicationRegistered
 
     if applicant_iin is None and applicant_bin is None:
         applicant_iin = new_iin(sex="F")
     if channel == "proactive" and phone is None:
         phone = new_phone()
-    body: dict = {
-        "benefit": "burial",
-        "channel": channel,
-        "applicant": {"iin": applicant_iin} if applicant_iin else {"bin": applicant_bin},
-        "consents": {"personal_data": True, "proactive": channel == "proactive"},
-        "deceased_iin": deceased_iin or new_deceased(),
-    }
-    if phone:
-        body["phone"] = phone
-    if iban:
-        body["bank_account"] = {"iban": iban}
-    app = Application(
-        id=uuid.uuid4(),
-        benefit="burial",
-        channel=channel,
-        status="registered" if registered else "received",
-        applicant_iin=applicant_iin,
-        applicant_bin=applicant_bin,
-        deceased_iin=body["deceased_iin"],
-        body=body,
-        received_at=received_at,
-        registration_number=f"BUR-20261102-{next(_serials):07d}" if registered else None,
-        registered_on=date(2026, 11, 2) if registered else None,
-        due_by=date(2026, 11, 3) if registered else None,
+    if benefit in ("burial", "survivor") and deceased_iin is None:
+        deceased_iin = new_deceased()
+    if channel == "proactive" or (channel != "portal" and phone):
+        contact = {"channel": "sms", "phone": phone, "iin": applicant_iin}
+    elif applicant_iin:
+        contact = {"channel": "cabinet", "phone": None, "iin": applicant_iin}
+    else:
+        contact = {"channel": None, "phone": None, "iin": None}
+    prefix = {"burial": "BUR", "disability": "DIS", "survivor": "SUR"}[benefit]
+    event = ApplicationRegistered.model_validate(
+        {
+            "application_id": str(uuid.uuid4()),
+            "benefit": benefit,
+            "channel": channel,
+            "status": "registered" if registered else "received",
+            "received_at": received_at.isoformat(),
+            "received_on": received_at.astimezone(ALMATY).date().isoformat(),
+            "applicant": {"iin": applicant_iin, "bin": applicant_bin},
+            "deceased_iin": deceased_iin,
+            "dependants": list(dependants),
+            "also_apply_for": list(also_apply_for),
+            "iban": iban,
+            "documents": list(documents),
+            "consents": {"personal_data": True, "proactive": channel == "proactive"},
+            "registration_number": f"{prefix}-20261102-{next(_serials):07d}" if registered else None,
+            "registered_on": "2026-11-02" if registered else None,
+            "due_by": "2026-11-03" if registered else None,
+            "contact": contact,
+        }
     )
-    return _application_data(app)
+    return event.model_dump(mode="json")
 
 
 def application_event(name: str, data: dict, **extra) -> Envelope:
@@ -206,53 +215,67 @@ def application_event(name: str, data: dict, **extra) -> Envelope:
 
 
 def eligibility_data(application: dict, *, eligible: bool = True, died: str | None = DIED) -> dict:
-    """`data` of eligibility.checked, made by eligibility's own `_result` from registry facts."""
-    from services.eligibility.domain.rules import BurialFacts, RecipientPeriod
-    from services.eligibility.handlers import _result
+    """`data` of eligibility.checked for a burial case: the typed contract `common.events.EligibilityChecked`."""
+    from common.events import EligibilityChecked
 
-    death = date.fromisoformat(died) if died else None
-    facts = BurialFacts(
-        received_on=date.fromisoformat(application["received_on"]),
-        death_date=death,
-        death_certificate_given=False,
-        deceased_known=True,
-        recipient_periods=(RecipientPeriod("age_pension", date(2005, 5, 5), None if eligible else date(2010, 1, 1)),),
-        payment_account_known=True,
-    )
+    at = RECEIVED_AT.isoformat()
     evidence = [
-        {"registry": "ГБД ФЛ", "query": "persons", "status": 200, "answer": {}, "received_at": RECEIVED_AT.isoformat()},
-        {"registry": "ИС ЗАГС", "query": "civil.deaths", "status": 200, "answer": {}, "received_at": RECEIVED_AT.isoformat()},
+        {"registry": "ГБД ФЛ", "query": "persons", "status": 200, "answer": {}, "received_at": at},
+        {"registry": "ИС ЗАГС", "query": "civil.deaths", "status": 200, "answer": {}, "received_at": at},
     ]
-    extra = {"payee_iban": application.get("iban"), "recipient_kind": "age_pension" if eligible else None}
-    result = _result(application, facts, extra, evidence)
-    assert result["eligible"] is eligible, result["reasons"]
-    return result
+    event = EligibilityChecked.model_validate(
+        {
+            "application_id": application["application_id"],
+            "benefit": application["benefit"],
+            "channel": application["channel"],
+            "round": 1,
+            "eligible": eligible,
+            "automated": application["channel"] in ("portal", "proactive"),
+            "reasons": [] if eligible else [reason("not_a_recipient")],
+            "facts": {
+                "date_of_death": died,
+                "received_on": application["received_on"],
+                "recipient_kind": "age_pension" if eligible else None,
+                "payee_iban": application.get("iban"),
+            },
+            "explanation": [
+                {"rule": "recipient_on_date_of_death", "paragraph": "B§13 check 4", "outcome": "pass" if eligible else "fail", "facts": {}}
+            ],
+            "evidence": evidence,
+            "checked_at": at,
+        }
+    )
+    return event.model_dump(mode="json")
 
 
 def decision_signed_data(application: dict, *, outcome: str = "assign", amount_kzt: int = BURIAL_2026_KZT) -> dict:
-    """`data` of decision.signed as services/decision/handlers.py `_emit` writes it.
+    """`data` of decision.signed: the typed contract `common.events.DecisionSigned`."""
+    from common.events import DecisionSigned
 
-    test_decision.py checks that the real event carries every key used here.
-    """
     reasons = [] if outcome == "assign" else [reason("not_a_recipient")]
     applicant = application["applicant"]
-    return {
-        "decision_id": str(uuid.uuid4()),
-        "application_id": application["application_id"],
-        "benefit": application["benefit"],
-        "channel": application["channel"],
-        "status": "signed",
-        "outcome": outcome,
-        "proposed_outcome": outcome,
-        "amount_kzt": amount_kzt if outcome == "assign" else 0,
-        "period_start": None,
-        "reasons": reasons,
-        "signed_at": datetime(2026, 11, 3, 6, 0, tzinfo=timezone.utc).isoformat(),
-        "signed_by": "e-maket:auto (B§19-1, on behalf of the authorised official)",
-        "registration_number": application["registration_number"],
-        "contact": application["contact"],
-        "payment": {"payee_iin": applicant.get("iin"), "payee_bin": applicant.get("bin"), "iban": application.get("iban")},
-    }
+    monthly = application["benefit"] != "burial"
+    event = DecisionSigned.model_validate(
+        {
+            "decision_id": str(uuid.uuid4()),
+            "application_id": application["application_id"],
+            "benefit": application["benefit"],
+            "channel": application["channel"],
+            "status": "assigned" if outcome == "assign" else "refused",
+            "outcome": outcome,
+            "proposed_outcome": outcome,
+            "amount_kzt": amount_kzt if outcome == "assign" else 0,
+            "amount_kind": "monthly" if monthly else "one_time",
+            "period_start": "2026-08-02" if monthly and outcome == "assign" else None,
+            "reasons": reasons,
+            "signed_at": datetime(2026, 11, 3, 6, 0, tzinfo=timezone.utc).isoformat(),
+            "signed_by": "e-maket:auto (B§19-1, on behalf of the authorised official)",
+            "registration_number": application["registration_number"],
+            "contact": application["contact"],
+            "payment": {"payee_iin": applicant.get("iin"), "payee_bin": applicant.get("bin"), "iban": application.get("iban")},
+        }
+    )
+    return event.model_dump(mode="json")
 
 
 def decision_event(data: dict) -> Envelope:
