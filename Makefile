@@ -1,7 +1,8 @@
 # e-Maket developer tasks. Works without a terminal (CI=true).
 #   make venv   create .venv (Python >= 3.11) and install the project with dev extras
 #   make run    the whole backend locally (embedded PostgreSQL, mock Kafka)
-#   make test   the test suite (PYTEST_ARGS="-k foo" passes options to pytest)
+#   make test   ruff, mypy, then the test suite (PYTEST_ARGS="-k foo" passes options to pytest)
+#   make lint   ruff and mypy only
 #   make bench  the benchmark, once there is one
 #   make clean  remove .data (embedded database, logs, dev keys)
 
@@ -16,7 +17,7 @@ BOOTSTRAP_PYTHON := $(shell command -v python3.11 2>/dev/null || command -v pyth
 # pytest's cache directory is not wanted on CI (CI=true, 1, yes ...).
 PYTEST_CI_FLAGS := $(if $(filter-out 0 false False FALSE no No NO,$(CI)),-p no:cacheprovider)
 
-.PHONY: venv run test bench clean
+.PHONY: venv run test lint bench clean
 
 venv: $(STAMP)
 
@@ -51,8 +52,13 @@ $(STAMP): pyproject.toml
 run: venv
 	$(PY) -m tools.run
 
-test: venv
+# Lint and types first (ruff on everything; mypy strict on every domain/ and the shared contracts, see pyproject).
+test: venv lint
 	$(PY) -m pytest -q $(PYTEST_CI_FLAGS) $(PYTEST_ARGS)
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 bench: venv
 	@if [ -f tools/bench.py ]; then \

@@ -234,7 +234,8 @@ def calendar_from_data(raw: Mapping[str, Any]) -> WorkingCalendar:
 def load_calendar_data() -> dict[str, Any]:
     """The raw calendar data shipped with the package (common/law/calendar_kz.json)."""
     text = resources.files("common.law").joinpath(_DATA_FILE).read_text(encoding="utf-8")
-    return json.loads(text)
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 @cache

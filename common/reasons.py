@@ -8,6 +8,7 @@ data unreliable, 2 = applicant or data do not meet the requirements,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class Reason:
     kk: str
     ru: str
 
-    def as_dict(self, subject: str | None = None) -> dict:
+    def as_dict(self, subject: str | None = None) -> dict[str, Any]:
         """The API / event form; ``subject`` names the one person the reason concerns (api.md Decisions)."""
         return ({"subject": subject} if subject else {}) | {
             "code": self.code,
@@ -134,6 +135,6 @@ REASONS: dict[str, Reason] = {
 }
 
 
-def reason(code: str, subject: str | None = None) -> dict:
+def reason(code: str, subject: str | None = None) -> dict[str, Any]:
     """The API / event form of a reason code, optionally about one person (``subject``)."""
     return REASONS[code].as_dict(subject)

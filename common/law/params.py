@@ -206,19 +206,23 @@ def survivor_multiplier(dependants: int, on: date, registry: ParameterRegistry |
     return (registry or default_registry()).value_on(f"survivor.multiplier.dependants_{step}", on)
 
 
-def _term_name(benefit: str, channel: str, auto: bool) -> str:
-    """Parameter name of the service term (B-Std p.3, D§24 / D-Std p.3, S§24)."""
+def _term_name(benefit: str, channel: str, auto: bool, registry: ParameterRegistry) -> str:
+    """Parameter name of the service term (B-Std p.3, D§24 / D-Std p.3, S§24), found by data, not by benefit name.
+
+    ``term.<benefit>.auto`` for the automated path (declared only where the law has one: D§20-1, D§21-1),
+    else ``term.<benefit>.<channel>`` where a channel has its own term (B-Std p.3), else ``term.<benefit>.default``.
+    """
     if benefit not in CHANNELS:
         raise ValueError(f"benefit must be one of {', '.join(BENEFITS)}")
     if channel not in CHANNELS[benefit]:
         raise ValueError(f"channel {channel!r} is not a channel of {benefit} ({', '.join(sorted(CHANNELS[benefit]))})")
-    if auto and (benefit != "disability" or channel not in AUTO_CHANNELS):
-        raise ValueError("auto applies only to disability via portal or proactive (D§20-1, D§21-1)")
-    if benefit == "burial":
-        return f"term.burial.{channel}"
-    if benefit == "disability":
-        return "term.disability.auto" if auto else "term.disability.default"
-    return "term.survivor.default"
+    declared = set(registry.names())
+    if auto:
+        if f"term.{benefit}.auto" not in declared or channel not in AUTO_CHANNELS:
+            raise ValueError("auto applies only to disability via portal or proactive (D§20-1, D§21-1)")
+        return f"term.{benefit}.auto"
+    own = f"term.{benefit}.{channel}"
+    return own if own in declared else f"term.{benefit}.default"
 
 
 def service_term_days(
@@ -235,7 +239,8 @@ def service_term_days(
     ``on``: the registration date; None takes the value in force under the latest loaded rules
     (the open-ended one). The +5-day extension is ``term.extension.documents``.
     """
-    return _int_value(_term_name(benefit, channel, auto), on, registry)
+    reg = registry or default_registry()
+    return _int_value(_term_name(benefit, channel, auto, reg), on, reg)
 
 
 def extension_days(on: date | None = None, registry: ParameterRegistry | None = None) -> int:

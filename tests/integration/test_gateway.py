@@ -510,7 +510,8 @@ async def test_merged_openapi_is_not_cached_while_a_service_is_missing() -> None
     def handler(request: httpx.Request) -> httpx.Response:
         if not up["ready"]:
             raise httpx.ConnectError("starting", request=request)
-        return httpx.Response(200, json={"openapi": "3.1.0", "info": {"title": "x", "version": "1"}, "paths": {"/api/v1/applications": {"get": {"responses": {"200": {"description": "ok"}}}}}})
+        paths = {"/api/v1/applications": {"get": {"responses": {"200": {"description": "ok"}}}}}
+        return httpx.Response(200, json={"openapi": "3.1.0", "info": {"title": "x", "version": "1"}, "paths": paths})
 
     merged = MergedOpenAPI(
         lambda: {"openapi": "3.1.0", "info": {"title": "gw", "version": "1"}, "paths": {}},

@@ -203,7 +203,7 @@ async def test_create_and_drop_database(admin_url):
         # Dropping terminates the open connection first.
         drop_database(admin_url, name)
         assert await admin.fetchval("SELECT count(*) FROM pg_database WHERE datname = $1", name) == 0
-        with pytest.raises(Exception):  # the server ended it (error class depends on timing)
+        with pytest.raises(Exception):  # noqa: B017 - the server ended it (error class depends on timing)
             await conn.fetchval("SELECT 1")
         conn.terminate()
 
