@@ -1,20 +1,24 @@
-"""Thin HTTP layer of the decision service (api.md "Specialist work")."""
+"""Thin HTTP layer of the decision service (api.md "Specialist work", "Decisions")."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from common.caller import CallerDep
 from services.decision import handlers
 from services.decision.adapters.orm import Decision
 from services.decision.adapters.signer import ALGORITHM
+from services.decision.handlers import DecisionService
 from services.decision.schemas import (
     DecisionDetail,
     DecisionList,
     DecisionOut,
+    FollowUpList,
+    FollowUpOut,
     SignIn,
     Verification,
 )
@@ -22,46 +26,93 @@ from services.decision.schemas import (
 router = APIRouter(prefix="/api/v1/decisions", tags=["decisions"])
 
 
-def _out(decision: Decision, model=DecisionOut):
-    fields = {name: getattr(decision, name) for name in model.model_fields if name != "outcome"}
-    return model(**fields, outcome=decision.outcome or decision.proposed_outcome)
+def _service(request: Request) -> DecisionService:
+    service: DecisionService = request.app.state.runtime.extras["decisions"]
+    return service
+
+
+ServiceDep = Annotated[DecisionService, Depends(_service)]
+
+
+def _out(decision: Decision) -> DecisionOut:
+    fields = {name: getattr(decision, name) for name in DecisionOut.model_fields if name != "outcome"}
+    return DecisionOut(**fields, outcome=decision.outcome or decision.proposed_outcome)
+
+
+def _detail(decision: Decision) -> DecisionDetail:
+    return DecisionDetail(
+        **_out(decision).model_dump(),
+        case_file=decision.case_file,
+        case_file_sha256=decision.case_file_sha256,
+        explanation=decision.explanation,
+        evidence=decision.case_file.get("registry_answers", []),
+    )
 
 
 @router.get("", response_model=DecisionList, summary="Decisions, e.g. those awaiting a specialist's signature")
 async def list_decisions(
     request: Request,
     caller: CallerDep,
-    status: Annotated[str | None, Query(pattern="^(awaiting_signature|signed)$")] = None,
+    status: Annotated[str | None, Query(pattern="^(awaiting_signature|assigned|refused|signed)$")] = None,
+    benefit: Annotated[str | None, Query(pattern="^(burial|disability|survivor)$")] = None,
+    channel: Annotated[str | None, Query(pattern="^(portal|proactive|state_corp|provider)$")] = None,
+    due_before: Annotated[date | None, Query(description="Due on or before this date.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> DecisionList:
     async with request.app.state.runtime.sessions() as session:
-        items = await handlers.list_decisions(session, caller, status=status, limit=limit)
+        items = await handlers.list_decisions(
+            session, caller, status=status, benefit=benefit, channel=channel, due_before=due_before, limit=limit
+        )
         return DecisionList(items=[_out(d) for d in items])
 
 
-@router.get("/{decision_id}", response_model=DecisionDetail, summary="A decision with its case file")
+@router.get("/follow-ups", response_model=FollowUpList, summary="Benefits also applied for, open for a specialist")
+async def list_follow_ups(
+    request: Request,
+    caller: CallerDep,
+    status: Annotated[str | None, Query(pattern="^(open)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> FollowUpList:
+    async with request.app.state.runtime.sessions() as session:
+        items = await handlers.list_follow_ups(session, caller, status=status, limit=limit)
+        return FollowUpList(items=[FollowUpOut.model_validate(f, from_attributes=True) for f in items])
+
+
+@router.get("/{decision_id}", response_model=DecisionDetail, summary="A decision with its explanation and evidence")
 async def read_decision(decision_id: uuid.UUID, request: Request, caller: CallerDep) -> DecisionDetail:
     async with request.app.state.runtime.sessions() as session:
-        return _out(await handlers.get_decision(session, decision_id, caller), DecisionDetail)
+        return _detail(await handlers.get_decision(session, decision_id, caller))
 
 
 @router.post("/{decision_id}/sign", response_model=DecisionOut, summary="Sign (assign or refuse) a draft decision")
-async def sign_decision(decision_id: uuid.UUID, body: SignIn, request: Request, caller: CallerDep) -> DecisionOut:
-    runtime = request.app.state.runtime
-    async with runtime.sessions() as session, session.begin():
-        session.info["signer"] = runtime.extras["signer"]
-        decision = await handlers.sign_by_specialist(
-            session, decision_id, caller, outcome=body.outcome, reason_codes=body.reasons
+async def sign_decision(
+    decision_id: uuid.UUID, body: SignIn, request: Request, caller: CallerDep, service: ServiceDep
+) -> DecisionOut:
+    async with request.app.state.runtime.sessions() as session, session.begin():
+        decision = await service.sign_by_specialist(
+            session,
+            decision_id,
+            caller,
+            outcome=body.outcome,
+            reasons=[(r.code, r.subject) for r in body.reasons],
+            note=body.note,
+            amount_kzt=body.amount_kzt,
         )
         return _out(decision)
 
 
 @router.get("/{decision_id}/verification", response_model=Verification, summary="Check a decision's signature")
-async def verify_decision(decision_id: uuid.UUID, request: Request, caller: CallerDep) -> Verification:
-    signer = request.app.state.runtime.extras["signer"]
+async def verify_decision(
+    decision_id: uuid.UUID, request: Request, caller: CallerDep, service: ServiceDep
+) -> Verification:
     async with request.app.state.runtime.sessions() as session:
         decision = await handlers.get_decision(session, decision_id, caller)
-    valid = bool(decision.signature) and signer.verify(decision.signed_document, decision.signature)
+    signer = service.signer
+    valid = (
+        decision.signature is not None
+        and decision.signed_document is not None
+        and signer.verify(decision.signed_document, decision.signature)
+    )
     return Verification(
         decision_id=decision.id,
         valid=valid,

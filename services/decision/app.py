@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from sqlalchemy import func, select
 
-from common.consumer import ConsumerSpec, with_session_info
+from common.consumer import ConsumerSpec
 from common.service import Runtime, ServiceDefinition, create_service_app
-from services.decision import handlers
-from services.decision.adapters.orm import Decision, messaging, metadata
+from services.decision.adapters import repository
+from services.decision.adapters.orm import messaging, metadata
 from services.decision.adapters.signer import load_signer
 from services.decision.api import router
+from services.decision.handlers import DecisionService
 from services.decision.settings import DecisionSettings
 
 
 async def setup(runtime: Runtime) -> None:
     s = runtime.settings
-    runtime.extras["signer"] = load_signer(s.signing_key_file, dev_mode=s.dev_mode, data_dir=s.data_dir)
+    signer = load_signer(s.signing_key_file, dev_mode=s.dev_mode, data_dir=s.data_dir)
+    runtime.extras["decisions"] = DecisionService(signer)
 
 
 def consumers(runtime: Runtime) -> list[ConsumerSpec]:
-    signer = runtime.extras["signer"]
+    service: DecisionService = runtime.extras["decisions"]
     return [
         ConsumerSpec(
             group="decision",
             topics=["applications", "eligibility"],
             handlers={
-                "application.registered": with_session_info(handlers.on_application_registered, signer=signer),
-                "eligibility.checked": with_session_info(handlers.on_eligibility_checked, signer=signer),
+                "application.registered": service.on_application_registered,
+                "application.documents_requested": service.on_documents_requested,
+                "eligibility.checked": service.on_eligibility_checked,
             },
         )
     ]
@@ -35,8 +37,8 @@ def consumers(runtime: Runtime) -> list[ConsumerSpec]:
 
 async def metrics(runtime: Runtime) -> dict[str, float]:
     async with runtime.sessions() as session:
-        waiting = await session.scalar(select(func.count()).where(Decision.status == "awaiting_signature"))
-    return {"decisions_awaiting_signature": waiting or 0}
+        waiting, follow_ups = await repository.count_waiting(session)
+    return {"decisions_awaiting_signature": waiting, "follow_ups_open": follow_ups}
 
 
 def create_app(settings: DecisionSettings | None = None) -> FastAPI:
@@ -44,7 +46,7 @@ def create_app(settings: DecisionSettings | None = None) -> FastAPI:
         ServiceDefinition(
             name="decision",
             title="E-maket decision",
-            description="Electronic case file (Annex 7), draft decisions, signatures (B§19-1).",
+            description="Electronic case file (Annex 7, Annex 11), draft decisions, signatures (B§19-1, D§20-1).",
             metadata=metadata,
             tables=messaging,
             routers=[router],

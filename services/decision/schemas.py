@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
+
+from common.events import Evidence, RuleResult
 
 
 class DecisionOut(BaseModel):
@@ -12,39 +14,63 @@ class DecisionOut(BaseModel):
     application_id: uuid.UUID
     benefit: str
     channel: str
-    status: str
+    status: str = Field(description="awaiting_signature, assigned or refused.")
     outcome: str | None = Field(description="The signed outcome; for a draft, the proposal (see proposed_outcome).")
     proposed_outcome: str
-    amount_kzt: int
+    amount_kzt: int = Field(description="One-time (burial) or monthly (disability, survivor); 0 while unknown.")
+    amount_kind: str = Field(description="one_time or monthly.")
+    amount_known: bool = Field(description="False: no verified parameter gives the amount; the specialist enters it.")
     period_start: date | None
     reasons: list[dict]
     signed_at: datetime | None
     signed_by: str | None
+    due_by: date | None = Field(description="The application's due date (term of service, extended for documents).")
+    also_apply_for: list[str] = Field(description="Benefits also applied for in the same application (D-Std p.4).")
 
 
 class DecisionDetail(DecisionOut):
     case_file: dict
     case_file_sha256: str
+    explanation: list[RuleResult]
+    evidence: list[Evidence]
 
 
 class DecisionList(BaseModel):
     items: list[DecisionOut]
 
 
+class SignReason(BaseModel):
+    code: str
+    subject: str | None = Field(default=None, description="The IIN of the one person the reason concerns.")
+
+
 class SignIn(BaseModel):
     outcome: Literal["assign", "refuse"]
-    reasons: list[str | dict] = Field(default_factory=list, description="Reason codes, or objects with a 'code'.")
+    reasons: list[SignReason] = Field(
+        default_factory=list, description="Reason codes, or objects with a 'code' and optionally a 'subject' IIN."
+    )
+    note: str | None = Field(default=None, max_length=4000, description="Required when overriding the proposal.")
+    amount_kzt: int | None = Field(default=None, gt=0, description="Required when the amount is not known by law.")
 
-    @field_validator("reasons")
+    @field_validator("reasons", mode="before")
     @classmethod
-    def _codes(cls, value: list) -> list[str]:
-        codes = []
-        for item in value:
-            code = item.get("code") if isinstance(item, dict) else item
-            if not isinstance(code, str):
-                raise ValueError("each reason is a code or an object with a 'code'")
-            codes.append(code)
-        return codes
+    def _codes(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        return [{"code": item} if isinstance(item, str) else item for item in value]
+
+
+class FollowUpOut(BaseModel):
+    id: uuid.UUID
+    application_id: uuid.UUID
+    decision_id: uuid.UUID
+    benefit: str = Field(description="The benefit also applied for.")
+    status: str
+    created_at: datetime
+
+
+class FollowUpList(BaseModel):
+    items: list[FollowUpOut]
 
 
 class Verification(BaseModel):

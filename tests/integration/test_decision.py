@@ -19,7 +19,7 @@ from common.problems import Problem
 from services.decision import handlers
 from services.decision.adapters.orm import Decision, messaging
 from services.decision.adapters.signer import Signer, load_signer
-from services.decision.domain.drafting import AUTO_SIGNER
+from services.decision.domain.model import AUTO_SIGNER
 from tests.integration.helpers import (
     DIED,
     application_data,
@@ -39,17 +39,20 @@ class Service:
     sessions: async_sessionmaker
     signer: Signer
 
+    @property
+    def handlers(self) -> handlers.DecisionService:
+        return handlers.DecisionService(self.signer)
+
     async def handle(self, handler, event: Envelope) -> None:
         async with self.sessions() as session, session.begin():
-            session.info["signer"] = self.signer
             await handler(session, event)
 
     async def registered(self, data: dict) -> None:
-        await self.handle(handlers.on_application_registered, application_event("application.registered", data))
+        await self.handle(self.handlers.on_application_registered, application_event("application.registered", data))
 
     async def checked(self, data: dict) -> None:
         event = make_event("eligibility.checked", source="eligibility", subject=data["application_id"], data=data)
-        await self.handle(handlers.on_eligibility_checked, event)
+        await self.handle(self.handlers.on_eligibility_checked, event)
 
     async def decisions(self) -> list[Decision]:
         async with self.sessions() as session:
@@ -57,8 +60,9 @@ class Service:
 
     async def sign(self, decision_id: uuid.UUID, *, outcome: str, reasons: list[str]) -> Decision:
         async with self.sessions() as session, session.begin():
-            session.info["signer"] = self.signer
-            return await handlers.sign_by_specialist(session, decision_id, SPECIALIST, outcome=outcome, reason_codes=reasons)
+            return await self.handlers.sign_by_specialist(
+                session, decision_id, SPECIALIST, outcome=outcome, reasons=[(code, None) for code in reasons]
+            )
 
 
 @pytest.fixture
@@ -116,7 +120,7 @@ async def test_eligible_portal_or_proactive_case_is_signed_automatically_for_35_
     await service.registered(application)
     await service.checked(eligibility_data(application))
     [decision] = await service.decisions()  # read back from PostgreSQL (JSONB round trip)
-    assert decision.status == "signed" and decision.outcome == "assign"
+    assert decision.status == "assigned" and decision.outcome == "assign"
     assert decision.amount_kzt == burial_35_mci() == 151_375
     assert decision.signed_by == AUTO_SIGNER
     assert decision.signed_document["amount_kzt"] == decision.amount_kzt
@@ -144,7 +148,7 @@ async def test_not_eligible_proactive_case_is_refused_automatically_with_the_gro
     await service.registered(application)
     await service.checked(eligibility_data(application, eligible=False))
     [decision] = await service.decisions()
-    assert decision.status == "signed" and decision.outcome == "refuse" and decision.amount_kzt == 0
+    assert decision.status == "refused" and decision.outcome == "refuse" and decision.amount_kzt == 0
     assert [r["code"] for r in decision.reasons] == ["not_a_recipient"]
     assert service.signer.verify(decision.signed_document, decision.signature)
 
@@ -174,7 +178,7 @@ async def test_specialist_signs_an_assignment(service):
     draft = await _drafted(service)
     await service.sign(draft.id, outcome="assign", reasons=[])
     [decision] = await service.decisions()
-    assert decision.status == "signed" and decision.outcome == "assign" and decision.amount_kzt == burial_35_mci()
+    assert decision.status == "assigned" and decision.outcome == "assign" and decision.amount_kzt == burial_35_mci()
     assert decision.signed_by == "specialist:spec-7"
     assert service.signer.verify(decision.signed_document, decision.signature)
     assert await outbox_names(service.sessions, messaging) == ["decision.drafted", "decision.signed"]
@@ -208,7 +212,6 @@ async def test_only_a_specialist_signs(service):
     """api.md: signing is the specialist's act."""
     draft = await _drafted(service)
     async with service.sessions() as session, session.begin():
-        session.info["signer"] = service.signer
         with pytest.raises(Problem) as caught:
-            await handlers.sign_by_specialist(session, draft.id, Caller("operator", "op-1"), outcome="assign", reason_codes=[])
+            await service.handlers.sign_by_specialist(session, draft.id, Caller("operator", "op-1"), outcome="assign", reasons=[])
     assert caught.value.status == 403

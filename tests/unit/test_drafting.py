@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from datetime import date, datetime, timezone
 
 import pytest
 
-from common.law.params import ParameterMissing
+from common.events import ApplicationData, EligibilityChecked
+from common.law.params import AUTO_CHANNELS, ParameterMissing
 from common.reasons import reason
-from services.decision.domain.drafting import AUTO_SIGN_CHANNELS, draft_burial
+from services.decision.domain.drafting import draft
+from services.decision.domain.model import Case as DecisionCase
+from services.decision.domain.model import Draft
+
+AUTO_SIGN_CHANNELS = AUTO_CHANNELS
+
+
+def draft_burial(*, channel: str, eligible: bool, reasons: list[dict], date_of_death: date | None) -> Draft:
+    """The burial draft for a case as intake and eligibility describe it (automated: portal, proactive)."""
+    application_id = uuid.uuid4()
+    at = datetime(2026, 11, 2, 5, 0, tzinfo=timezone.utc)
+    application = ApplicationData(
+        application_id=application_id, benefit="burial", channel=channel, status="registered",
+        received_at=at, received_on=at.date(), applicant={"iin": "790303402568"}, iban="KZ86125KZT5004100100",
+    )
+    checks = EligibilityChecked(
+        application_id=application_id, benefit="burial", channel=channel, eligible=eligible,
+        automated=channel in ("portal", "proactive"), reasons=reasons, checked_at=at,
+        facts={"date_of_death": date_of_death.isoformat() if date_of_death else None, "received_on": "2026-11-02"},
+    )
+    return draft(DecisionCase(application=application, checks=checks))
 
 
 @pytest.mark.parametrize(
@@ -27,7 +49,8 @@ def test_assign_35_mci_at_the_mci_on_the_date_of_death(date_of_death: date, amou
     draft = draft_burial(channel="portal", eligible=True, reasons=[], date_of_death=date_of_death)
     assert draft.outcome == "assign"
     assert draft.amount_kzt == amount
-    assert draft.reasons == []
+    assert (draft.amount_kind, draft.period_start, draft.amount_known) == ("one_time", None, True)
+    assert draft.reasons == ()
 
 
 def test_amount_follows_the_date_of_death_not_the_date_of_drafting() -> None:
@@ -58,7 +81,7 @@ def test_refusal_carries_the_reasons_and_amount_zero(codes: list[str]) -> None:
     draft = draft_burial(channel="proactive", eligible=False, reasons=reasons, date_of_death=date(2026, 1, 10))
     assert draft.outcome == "refuse"
     assert draft.amount_kzt == 0
-    assert [r["code"] for r in draft.reasons] == codes
+    assert [r.code for r in draft.reasons] == codes
 
 
 def test_refusal_needs_no_mci() -> None:
@@ -89,6 +112,15 @@ def test_b19_1_auto_sign_only_for_portal_and_proactive(channel: str, auto_sign: 
 def test_b19_1_auto_sign_channels_are_exactly_portal_and_proactive() -> None:
     """B§19-1: no other channel is signed automatically."""
     assert AUTO_SIGN_CHANNELS == {"portal", "proactive"}
+
+
+def test_b19_1_amount_line_explains_the_mci_and_who_signs() -> None:
+    """api.md Decisions: the explanation names the MCI, the multiple, their sources and who signs."""
+    explained = draft_burial(channel="state_corp", eligible=True, reasons=[], date_of_death=date(2026, 2, 1))
+    lines = {line.rule: line for line in explained.explanation}
+    assert lines["amount"].facts["mci_kzt"] == 4325 and lines["amount"].facts["multiple"] == "35"
+    assert lines["amount"].paragraph == "B§19-1" and lines["amount"].facts["sources"]
+    assert lines["who_signs"].facts["signer"] == "specialist"
 
 
 def test_b19_1_eligible_case_without_a_date_of_death_is_an_error_not_a_silent_refusal() -> None:

@@ -1,32 +1,51 @@
-"""Drafting a burial decision from the case file: pure (B§19-1)."""
+"""Drafting a decision from the case file, whatever the benefit: pure (B§19-1, D§20-1, S§24)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-
-from common.law.params import burial_amount_kzt
-
-# B§19-1: applications via the proactive service or the portal are decided
-# and approved automatically; others wait for the service provider's specialist.
-AUTO_SIGN_CHANNELS = frozenset({"portal", "proactive"})
-AUTO_SIGNER = "e-maket:auto (B§19-1, on behalf of the authorised official)"
+from common.events import RuleResult
+from services.decision.domain.model import CannotAssign, Case, Draft
+from services.decision.domain.policies import policy_for
 
 
-@dataclass(frozen=True)
-class Draft:
-    outcome: str  # assign | refuse
-    amount_kzt: int
-    reasons: list[dict]
-    auto_sign: bool
+def ready_to_draft(case: Case) -> bool:
+    """D§7, S§7: a case waiting for documents is not decided; the next round of checks is."""
+    return not case.checks.requested_documents
 
 
-def draft_burial(*, channel: str, eligible: bool, reasons: list[dict], date_of_death: date | None) -> Draft:
-    """Assign 35 MCI at the MCI in force on the date of death, or refuse with the grounds found (B§19-1)."""
-    auto = channel in AUTO_SIGN_CHANNELS
-    if eligible and date_of_death is None:
-        # Eligibility never passes without a confirmed death; a broken event must not become a silent refusal.
-        raise ValueError("an eligible burial case must carry the date of death")
-    if eligible:
-        return Draft("assign", burial_amount_kzt(date_of_death), [], auto)
-    return Draft("refuse", 0, reasons, auto)
+def draft(case: Case) -> Draft:
+    """Assign at the policy's amount and period, or refuse with the grounds the checks found.
+
+    An eligible case keeps the checks' reasons: for a survivor they name the listed persons who are not
+    dependants (S-Std p.9 ground 2) while the others are assigned.
+    """
+    policy = policy_for(case.checks.benefit)
+    explanation = tuple(case.checks.explanation)
+    if not case.checks.eligible:
+        signer = policy.signer_line(case, None)
+        line = RuleResult(rule="outcome", paragraph="Std p.9", outcome="value",
+                          facts={"outcome": "refuse", "reasons": [r.code for r in case.checks.reasons]})
+        return Draft(
+            outcome="refuse",
+            amount_kzt=0,
+            amount_kind=policy.amount_kind,
+            period_start=None,
+            reasons=case.checks.reasons,
+            auto_sign=signer.facts["signer"] == "system",
+            explanation=explanation + (line, signer),
+        )
+    try:
+        assessment = policy.assess(case)
+    except CannotAssign as missing:
+        # Eligibility never passes without these facts; a broken event must fail loudly, not become a refusal.
+        raise ValueError(f"an eligible {case.checks.benefit} case is incomplete: {missing}") from missing
+    signer = policy.signer_line(case, assessment)
+    return Draft(
+        outcome="assign",
+        amount_kzt=assessment.amount_kzt or 0,
+        amount_kind=assessment.amount_kind,
+        period_start=assessment.period_start,
+        reasons=case.checks.reasons,
+        auto_sign=signer.facts["signer"] == "system",
+        amount_known=assessment.amount_known,
+        explanation=explanation + assessment.lines + (signer,),
+    )

@@ -1,0 +1,43 @@
+"""Burial payment: 35 MCI at the MCI in force on the date of death, one-time (B§19-1; facts.md Amounts)."""
+
+from __future__ import annotations
+
+from common.events import RuleResult
+from common.law.params import AUTO_CHANNELS, burial_amount_kzt, int_on, value_on
+from services.decision.domain.model import AmountKind, Assessment, CannotAssign, Case, fact_date, signer_line
+
+
+class BurialPolicy:
+    amount_kind: AmountKind = "one_time"
+
+    def assess(self, case: Case) -> Assessment:
+        """B§19-1, facts.md Amounts: 35 MCI at the MCI in force on the date of death; no period."""
+        died = fact_date(case.facts, "date_of_death")
+        if died is None:
+            raise CannotAssign("the case file has no confirmed date of death to compute the amount from")
+        amount = burial_amount_kzt(died)
+        mci, multiple = value_on("mci", died), value_on("burial.mci_multiple", died)
+        line = RuleResult(
+            rule="amount",
+            paragraph="B§19-1",
+            outcome="value",
+            facts={
+                "amount_kzt": amount,
+                "amount_kind": self.amount_kind,
+                "mci_kzt": int_on("mci", died),
+                "multiple": str(multiple.value),
+                "date_of_death": died.isoformat(),
+                "sources": [mci.source, multiple.source],
+            },
+        )
+        return Assessment(amount, self.amount_kind, None, (line,))
+
+    def signer_line(self, case: Case, assessment: Assessment | None) -> RuleResult:
+        """B§19-1: portal and proactive cases are approved by the system; desk cases by a specialist."""
+        # The checks say whether the law lets the system decide; the channel is checked too, so a desk case never is.
+        auto = case.checks.automated and case.application.channel in AUTO_CHANNELS
+        why = "portal or proactive application" if auto else "application at a desk: a specialist decides"
+        return signer_line(auto=auto, paragraph="B§19-1", why=why)
+
+
+POLICY = BurialPolicy()
