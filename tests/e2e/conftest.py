@@ -155,3 +155,197 @@ _phones = itertools.count(random.randint(1_000_000, 8_000_000))
 
 def new_phone() -> str:
     return f"+7701{next(_phones):07d}"
+
+
+# --- helpers for the disability, survivor and documents flows (issue 5) -------------------------
+
+IBAN = "KZ86125KZT5004100100"
+
+
+def months_back(d: date, months: int) -> date:
+    """facts.md Retroactivity: calendar months back, clamping to the month's last day (31 May − 3 → 28/29 Feb)."""
+    import calendar as _cal
+
+    total = d.year * 12 + (d.month - 1) - months
+    year, month = divmod(total, 12)
+    month += 1
+    return date(year, month, min(d.day, _cal.monthrange(year, month)[1]))
+
+
+def years_back(d: date, years: int, *, days: int = 0) -> date:
+    """The birthday of someone aged ``years`` on ``d`` (29 Feb → 28 Feb), ``days`` further back."""
+    from datetime import timedelta
+
+    try:
+        born = d.replace(year=d.year - years)
+    except ValueError:
+        born = d.replace(year=d.year - years, day=28)
+    return born - timedelta(days=days)
+
+
+def almaty_day(instant: str) -> date:
+    """The Asia/Almaty day of an RFC 3339 instant (the application day, facts.md Identifiers: time zone)."""
+    from datetime import datetime
+
+    from common.calendar import ALMATY
+
+    return datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(ALMATY).date()
+
+
+def working_days_after(d: str | date, n: int) -> str:
+    """facts.md Deadline arithmetic: the n-th working day after ``d``, as the API writes it."""
+    from common.calendar import default_calendar
+
+    start = date.fromisoformat(d) if isinstance(d, str) else d
+    return default_calendar().add_working_days(start, n).isoformat()
+
+
+def person(
+    iin: str, born: date, *, last_name: str = "Сейітова", first_name: str = "Айгүл", phone: str | None = None
+) -> dict:
+    """A ГБД ФЛ record."""
+    return {"iin": iin, "last_name": last_name, "first_name": first_name, "birth_date": born.isoformat()} | (
+        {"phone": phone} if phone else {}
+    )
+
+
+def disability_body(
+    *, channel: str, applicant_iin: str, phone: str | None = None, iban: str | None = IBAN, **extra
+) -> dict:
+    body = {
+        "benefit": "disability",
+        "channel": channel,
+        "applicant": {"iin": applicant_iin},
+        "consents": {"personal_data": True, "proactive": channel == "proactive"},
+    }
+    if phone:
+        body["phone"] = phone
+    if iban:
+        body["bank_account"] = {"iban": iban}
+    return body | extra
+
+
+def survivor_body(
+    *, channel: str, applicant_iin: str, deceased_iin: str, dependants: list[str], phone: str | None = None,
+    iban: str | None = IBAN, **extra,
+) -> dict:
+    body = {
+        "benefit": "survivor",
+        "channel": channel,
+        "applicant": {"iin": applicant_iin},
+        "consents": {"personal_data": True, "proactive": channel == "proactive"},
+        "deceased_iin": deceased_iin,
+        "dependants": dependants,
+    }
+    if phone:
+        body["phone"] = phone
+    if iban:
+        body["bank_account"] = {"iban": iban}
+    return body | extra
+
+
+SUBMITTER = {"portal": "citizen", "proactive": "mobile", "state_corp": "operator", "provider": "specialist"}
+
+
+async def submit_as_channel(api: Api, body: dict) -> httpx.Response:
+    """Submit with the role that owns the body's channel (api.md Role ↔ channel)."""
+    role = SUBMITTER[body["channel"]]
+    sub = body["applicant"]["iin"] if role == "citizen" else f"{role}-e2e"
+    return await api.submit(body, role=role, sub=sub)
+
+
+async def draft_for(api: Api, application_id: str, *, benefit: str | None = None, timeout: float = 30.0) -> dict:
+    """The decision awaiting a specialist for an application (GET /api/v1/decisions?status=awaiting_signature)."""
+    headers = await api.auth("specialist", "specialist-e2e")
+    params = {"status": "awaiting_signature", "limit": 500} | ({"benefit": benefit} if benefit else {})
+    deadline = time.monotonic() + timeout
+    while True:
+        r = await api.gw.get("/api/v1/decisions", params=params, headers=headers)
+        r.raise_for_status()
+        found = [d for d in r.json()["items"] if d["application_id"] == application_id]
+        if found:
+            return found[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no draft awaiting signature for application {application_id}")
+        await asyncio.sleep(0.2)
+
+
+async def decision_detail(api: Api, decision_id: str) -> dict:
+    r = await api.gw.get(f"/api/v1/decisions/{decision_id}", headers=await api.auth("specialist", "specialist-e2e"))
+    r.raise_for_status()
+    return r.json()
+
+
+async def sign(api: Api, decision_id: str, body: dict, *, sub: str = "specialist-e2e") -> httpx.Response:
+    """POST /api/v1/decisions/{id}/sign as a specialist; body = {outcome, reasons, note, amount_kzt}."""
+    headers = await api.auth("specialist", sub)
+    return await api.gw.post(f"/api/v1/decisions/{decision_id}/sign", json=body, headers=headers)
+
+
+async def post_documents(
+    api: Api, application_id: str, documents: list[dict], *, role: str = "operator", sub: str = "operator-e2e"
+) -> httpx.Response:
+    """api.md Documents: the operator attaches what the case asked for."""
+    headers = await api.auth(role, sub)
+    url = f"/api/v1/applications/{application_id}/documents"
+    return await api.gw.post(url, json={"documents": documents}, headers=headers)
+
+
+async def wait_list(fetch, n: int, timeout: float = 30.0) -> list[dict]:
+    """Poll until ``n`` items, then wait a little longer so anything sent twice shows up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        items = await fetch()
+        if len(items) >= n or time.monotonic() > deadline:
+            await asyncio.sleep(0.5)
+            return await fetch()
+        await asyncio.sleep(0.2)
+
+
+async def wait_for(fetch, predicate, timeout: float = 30.0) -> list[dict]:
+    """Poll ``fetch`` until ``predicate(items)`` holds; return the items either way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        items = await fetch()
+        if predicate(items) or time.monotonic() > deadline:
+            return items
+        await asyncio.sleep(0.2)
+
+
+async def wait_sms(api: Api, phone: str, n: int, timeout: float = 30.0) -> list[dict]:
+    return await wait_list(lambda: api.sms(phone), n, timeout)
+
+
+async def wait_cabinet(api: Api, iin: str, n: int, timeout: float = 30.0) -> list[dict]:
+    return await wait_list(lambda: api.cabinet(iin), n, timeout)
+
+
+def assert_read_model_consistent(app: dict) -> None:
+    """benefits.md States: never a later status without the history that led there.
+
+    payment_queued / paid only after assigned, with a signed assign decision; assigned / refused only with
+    a decision of that outcome; history strictly follows the application state machine.
+    """
+    statuses = [h["status"] for h in app["history"]]
+    assert statuses and statuses[0] == "received", statuses
+    assert statuses[-1] == app["status"], (statuses, app["status"])
+    allowed = {
+        "received": {"registered", "rejected"},
+        "registered": {"awaiting_documents", "awaiting_signature", "assigned", "refused"},
+        "awaiting_documents": {"registered"},
+        "awaiting_signature": {"assigned", "refused"},
+        "assigned": {"payment_queued"},
+        "payment_queued": {"paid"},
+    }
+    for before, after in zip(statuses, statuses[1:]):
+        assert after in allowed.get(before, set()), f"{before} -> {after} in {statuses}"
+    if app["status"] in ("assigned", "payment_queued", "paid"):
+        assert "assigned" in statuses
+        assert app["decision"] is not None and app["decision"]["outcome"] == "assign", app["decision"]
+        assert app["decision"]["signed_at"] and app["decision"]["signed_by"]
+    if "payment_queued" in statuses:
+        assert statuses.index("assigned") < statuses.index("payment_queued"), statuses
+    if app["status"] == "refused":
+        assert app["decision"] is not None and app["decision"]["outcome"] == "refuse", app["decision"]
+    if app["status"] in ("received", "registered", "awaiting_documents", "rejected"):
+        assert app["decision"] is None or app["decision"].get("signed_at") is None, app["decision"]
