@@ -11,11 +11,12 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from common.calendar import ALMATY
 from common.caller import CallerDep
 from common.problems import Problem
 from services.intake import handlers
 from services.intake.adapters.orm import Application
-from services.intake.schemas import ApplicationIn, ApplicationList, ApplicationOut
+from services.intake.schemas import ApplicationList, ApplicationOut, DocumentsIn, parse_application
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
 
@@ -34,7 +35,19 @@ def to_out(app: Application, history: list) -> ApplicationOut:
         reasons=app.reasons or [],
         decision=app.decision,
         history=[{"status": h.status, "at": h.at} for h in history if h.application_id == app.id],
+        requested_documents=app.requested_documents or [],
+        documents=app.documents or [],
+        dependants=app.body.get("dependants", []),
+        also_apply_for=app.body.get("also_apply_for", []),
     )
+
+
+def _service(request: Request) -> handlers.IntakeService:
+    return request.app.state.runtime.extras["intake"]
+
+
+def _invalid(exc: ValidationError) -> RequestValidationError:
+    return RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
 
 
 async def _read_body(request: Request, limit: int) -> dict:
@@ -71,19 +84,19 @@ async def submit_application(
 ) -> ApplicationOut:
     runtime = request.app.state.runtime
     body = await _read_body(request, runtime.settings.max_body_bytes)
+    now = datetime.now(timezone.utc)
     try:
-        payload = ApplicationIn.model_validate(body)
+        application = parse_application(body, today=now.astimezone(ALMATY).date())
     except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+        raise _invalid(exc) from None
     async with runtime.sessions() as session, session.begin():
-        app, created = await handlers.submit(
+        app, created = await _service(request).submit(
             session,
-            payload=payload,
+            request=application,
             body=body,
             caller=caller,
             idempotency_key=idempotency_key,
-            now=datetime.now(timezone.utc),
-            calendar=runtime.extras["calendar"],
+            now=now,
         )
         history = await handlers.history_of(session, [app.id])
         out = to_out(app, history)
@@ -91,6 +104,30 @@ async def submit_application(
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     return out
+
+
+@router.post(
+    "/{application_id}/documents",
+    response_model=ApplicationOut,
+    summary="Attach the documents a case waits for (State Corporation operator)",
+    responses={
+        403: {"description": "Not an operator"},
+        404: {"description": "No such application"},
+        409: {"description": "The application is not awaiting documents"},
+        422: {"description": "Invalid fields (problem details)"},
+    },
+)
+async def attach_documents(
+    application_id: uuid.UUID, request: Request, caller: CallerDep, payload: DocumentsIn
+) -> ApplicationOut:
+    runtime = request.app.state.runtime
+    caller.require("operator")
+    async with runtime.sessions() as session, session.begin():
+        app = await _service(request).attach_documents(
+            session, application_id, payload=payload, caller=caller, now=datetime.now(timezone.utc)
+        )
+        history = await handlers.history_of(session, [app.id])
+        return to_out(app, history)
 
 
 @router.get("/{application_id}", response_model=ApplicationOut, summary="Where is my application")

@@ -7,29 +7,28 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import func, select
 
 from common.calendar import default_calendar
-from common.consumer import ConsumerSpec, with_session_info
+from common.consumer import ConsumerSpec
 from common.service import Runtime, ServiceDefinition, create_service_app
-from services.intake import handlers
 from services.intake.adapters.orm import Application, messaging, metadata
 from services.intake.api import router
 from services.intake.domain.status import TERMINAL
-from services.intake.schemas import ApplicationIn
+from services.intake.handlers import IntakeService
+from services.intake.schemas import application_json_schema
 from services.intake.settings import IntakeSettings
 
 
 def consumers(runtime: Runtime) -> list[ConsumerSpec]:
-    # Registering needs the working-day calendar (kept as data), built once in setup.
-    calendar = runtime.extras["calendar"]
+    service: IntakeService = runtime.extras["intake"]
     return [
         ConsumerSpec(
             group="intake",
             topics=["eligibility", "decisions", "payments"],
             handlers={
-                "eligibility.checked": with_session_info(handlers.on_eligibility_checked, calendar=calendar),
-                "decision.drafted": handlers.on_decision_drafted,
-                "decision.signed": handlers.on_decision_signed,
-                "payment.queued": handlers.on_payment_queued,
-                "payment.paid": handlers.on_payment_paid,
+                "eligibility.checked": service.on_eligibility_checked,
+                "decision.drafted": service.on_decision_drafted,
+                "decision.signed": service.on_decision_signed,
+                "payment.queued": service.on_payment_queued,
+                "payment.paid": service.on_payment_paid,
             },
         )
     ]
@@ -45,7 +44,8 @@ async def metrics(runtime: Runtime) -> dict[str, float]:
 
 
 async def setup(runtime: Runtime) -> None:
-    runtime.extras["calendar"] = default_calendar()
+    # Registering needs the working-day calendar (kept as data), built once here.
+    runtime.extras["intake"] = IntakeService(default_calendar())
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
@@ -66,7 +66,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         # The POST body is parsed by hand (to name every bad field at once); publish its schema anyway.
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            defs = ApplicationIn.model_json_schema(ref_template="#/components/schemas/{model}")
+            defs = application_json_schema("#/components/schemas/{model}")
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(defs.pop("$defs", {}))
             components["ApplicationIn"] = defs

@@ -20,13 +20,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from common.calendar import default_calendar
 from services.intake import app as intake_app
-from services.intake import handlers
 from services.intake.adapters.orm import (
     Application,
-    DeceasedClaim,
+    Claim,
     JournalEntry,
     messaging,
 )
+from services.intake.handlers import IntakeService
 from services.intake.settings import IntakeSettings
 from tests.integration.helpers import (
     IBAN,
@@ -191,16 +191,16 @@ async def test_ten_concurrent_applications_for_one_deceased_register_exactly_one
     assert len(winners) == 1 and winners[0]["status"] == "registered"
     assert len(losers) == 9
     assert all(a["status"] == "rejected" and [x["code"] for x in a["reasons"]] == ["duplicate_application"] for a in losers)
-    assert await intake.count(DeceasedClaim) == 1
-    assert await intake.count(DeceasedClaim, DeceasedClaim.application_id == uuid.UUID(winners[0]["id"])) == 1
+    assert await intake.count(Claim) == 1
+    assert await intake.count(Claim, Claim.key == f"burial:{deceased}") == 1
+    assert await intake.count(Claim, Claim.application_id == uuid.UUID(winners[0]["id"])) == 1
 
 
 async def _sign(intake: Intake, application_id: str, outcome: str) -> None:
     """decision.signed as the consumer would hand it over (B§19-1 result)."""
     data = decision_signed_data(application_data() | {"application_id": application_id}, outcome=outcome)
     async with intake.sessions() as session, session.begin():
-        session.info["calendar"] = default_calendar()
-        await handlers.on_decision_signed(session, decision_event(data))
+        await IntakeService(default_calendar()).on_decision_signed(session, decision_event(data))
 
 
 async def test_assigned_decision_keeps_the_claim_so_a_new_application_is_already_assigned(intake):
@@ -208,7 +208,7 @@ async def test_assigned_decision_keeps_the_claim_so_a_new_application_is_already
     deceased = new_deceased()
     first = (await intake.submit(proactive(deceased), role="mobile")).json()
     await _sign(intake, first["id"], "assign")
-    assert await intake.count(DeceasedClaim, DeceasedClaim.state == "assigned") == 1
+    assert await intake.count(Claim, Claim.state == "assigned") == 1
 
     again = await intake.submit(proactive(deceased), role="mobile")
     assert again.json()["status"] == "rejected"
@@ -225,7 +225,7 @@ async def test_refused_decision_releases_the_claim_so_the_applicant_may_apply_ag
     assert again.json()["status"] == "registered", again.json()
     assert again.json()["reasons"] == []
     async with intake.sessions() as session:
-        claim = await session.get(DeceasedClaim, deceased)
+        claim = await session.get(Claim, f"burial:{deceased}")
         refused = await session.get(Application, uuid.UUID(first["id"]))
     assert claim.application_id == uuid.UUID(again.json()["id"]) and claim.state == "filed"
     assert refused.status == "refused"

@@ -8,12 +8,13 @@ import pytest
 from pydantic import ValidationError
 
 from common.identifiers import make_iin
-from services.intake.schemas import ApplicationIn, Benefit, Channel
+from services.intake.schemas import BurialApplication, Channel, parse_application
 
 APPLICANT_IIN = "790303402568"
 DECEASED_IIN = make_iin(date(1948, 3, 1), "M", 3)
 BIN = "940140000385"
 IBAN = "KZ86125KZT5004100100"
+TODAY = date(2026, 11, 2)
 
 PROACTIVE_BURIAL = {
     "benefit": "burial",
@@ -42,9 +43,13 @@ STATE_CORP_BURIAL_BY_ENTITY = {
 }
 
 
+def parse(body: dict):
+    return parse_application(body, today=TODAY)
+
+
 def errors_of(body: dict) -> list[dict]:
     with pytest.raises(ValidationError) as caught:
-        ApplicationIn.model_validate(body)
+        parse(body)
     return caught.value.errors()
 
 
@@ -59,15 +64,15 @@ def without(body: dict, *keys: str) -> dict:
 @pytest.mark.parametrize("body", [PROACTIVE_BURIAL, PORTAL_BURIAL, STATE_CORP_BURIAL_BY_ENTITY], ids=["proactive", "portal", "state_corp-bin"])
 def test_valid_burial_bodies_pass(body: dict) -> None:
     """api.md Applications, B§5: a complete burial application is accepted as sent."""
-    app = ApplicationIn.model_validate(body)
-    assert app.benefit is Benefit.burial
+    app = parse(body)
+    assert isinstance(app, BurialApplication) and app.benefit == "burial"
     assert app.channel is Channel(body["channel"])
     assert app.deceased_iin == DECEASED_IIN
 
 
 def test_valid_proactive_body_keeps_its_fields() -> None:
     """B§19-1, B-Std p.8: phone, account and both consents of a proactive application arrive intact."""
-    app = ApplicationIn.model_validate(PROACTIVE_BURIAL)
+    app = parse(PROACTIVE_BURIAL)
     assert app.applicant.iin == APPLICANT_IIN and app.applicant.bin is None
     assert app.phone == "+77011234567"
     assert app.bank_account is not None and app.bank_account.iban == IBAN
@@ -160,27 +165,12 @@ def test_dependants_with_a_bad_iin() -> None:
     assert ("dependants", 1) in locs(body)  # names which one
 
 
-@pytest.mark.parametrize(
-    ("benefit", "extra"),
-    [
-        ("disability", {}),
-        ("survivor", {"dependants": [make_iin(date(2015, 1, 1), "F", 0)]}),
-    ],
-)
-def test_disability_and_survivor_are_not_yet_taken(benefit: str, extra: dict) -> None:
-    """Scope: disability and survivor are declared in the contract but not yet taken; the answer says so at benefit."""
-    body = {**PORTAL_BURIAL, "benefit": benefit, **extra}
-    errors = errors_of(body)
-    assert [tuple(e["loc"]) for e in errors] == [("benefit",)]
-    assert "not yet" in errors[0]["msg"] and benefit in errors[0]["msg"]
-
-
 def test_legal_entity_claims_only_burial() -> None:
     """B§5: only a burial payment may be claimed by a legal entity."""
     body = {**STATE_CORP_BURIAL_BY_ENTITY, "benefit": "disability"}
     found = {tuple(e["loc"]): e["msg"] for e in errors_of(body)}
     assert "only a burial payment" in found[("applicant", "bin")]
-    assert "not yet" in found[("benefit",)]
+    assert ("benefit",) not in found  # disability is taken now (issue 5)
 
 
 @pytest.mark.parametrize(
@@ -199,5 +189,5 @@ def test_required_fields_per_channel(channel: str, needed: set) -> None:
 
 def test_unknown_top_level_fields_are_ignored() -> None:
     """api.md: the contract may grow; an unknown top-level field does not fail an otherwise valid body."""
-    app = ApplicationIn.model_validate({**PORTAL_BURIAL, "client_version": "3.1"})
+    app = parse({**PORTAL_BURIAL, "client_version": "3.1"})
     assert not hasattr(app, "client_version")

@@ -13,11 +13,13 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     MetaData,
     Sequence,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -59,6 +61,12 @@ class Application(Base):
     due_by: Mapped[date | None] = mapped_column(Date)
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     reasons: Mapped[list] = mapped_column(JSONB, default=list)
+    documents: Mapped[list] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
+    requested_documents: Mapped[list] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
+    # The term rests on these two: the automated term (D§20-1) until the checks say a person decides,
+    # and the working days added when documents are requested (D-Std p.3, S§24).
+    term_automated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    extension_days: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     decision: Mapped[dict | None] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
 
@@ -72,21 +80,33 @@ class StatusChange(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class DeceasedClaim(Base):
-    """B§13 checks 2 and 3 held by the database: one live burial claim per deceased.
+class Claim(Base):
+    """Uniqueness claims held by the database (docs/benefits.md): burial:<deceased>, disability:<applicant>,
+    survivor:<deceased>:<dependant>.
 
-    The primary key makes concurrent submissions for one deceased serialise:
-    exactly one wins. A rejected or refused application releases its claim
-    (the applicant may apply again once the cause is removed, Std p.9); an
-    assigned one keeps it for good.
+    The primary key makes concurrent submissions for one key serialise: exactly one wins. A rejected or
+    refused application releases its claims (the applicant may apply again once the cause is removed,
+    Std p.9); an assigned one keeps them, except for listed people found not to be dependants.
     """
 
-    __tablename__ = "deceased_claims"
+    __tablename__ = "claims"
 
-    deceased_iin: Mapped[str] = mapped_column(Text, primary_key=True)
-    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"))
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
+    subject: Mapped[str | None] = mapped_column(Text)  # the person the claim is about (a dependant, the applicant)
     state: Mapped[str] = mapped_column(Text)  # filed | assigned
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ParkedEvent(Base):
+    """An event that overtook the steps before it (docs/benefits.md States); applied right after them."""
+
+    __tablename__ = "parked_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
+    envelope: Mapped[dict] = mapped_column(JSONB)
+    parked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class JournalEntry(Base):

@@ -1,36 +1,80 @@
-"""Application statuses (api.md "Status meanings") and how they may follow each other."""
+"""Application statuses (api.md "Status meanings") and the transitions between them (docs/benefits.md States)."""
 
 from __future__ import annotations
 
-TERMINAL = frozenset({"rejected", "refused"})
+from collections.abc import Mapping
+from enum import Enum
 
-# Events on different topics may arrive out of order (a payment before the
-# decision that caused it): the read model only moves forward by rank, and
-# history keeps every step with the time it happened.
-RANK = {
-    "received": 0,
-    "registered": 1,
-    "awaiting_documents": 2,
-    "awaiting_signature": 3,
-    "assigned": 4,
-    "payment_queued": 5,
-    "paid": 6,
-    "rejected": 10,
-    "refused": 10,
+
+class ApplicationStatus(str, Enum):
+    received = "received"
+    rejected = "rejected"
+    registered = "registered"
+    awaiting_documents = "awaiting_documents"
+    awaiting_signature = "awaiting_signature"
+    assigned = "assigned"
+    refused = "refused"
+    payment_queued = "payment_queued"
+    paid = "paid"
+
+
+S = ApplicationStatus
+
+TRANSITIONS: Mapping[ApplicationStatus, frozenset[ApplicationStatus]] = {
+    S.received: frozenset({S.registered, S.rejected}),
+    S.registered: frozenset({S.awaiting_documents, S.awaiting_signature, S.assigned, S.refused}),
+    S.awaiting_documents: frozenset({S.registered}),
+    S.awaiting_signature: frozenset({S.assigned, S.refused}),
+    S.assigned: frozenset({S.payment_queued}),
+    S.payment_queued: frozenset({S.paid}),
+    S.rejected: frozenset(),
+    S.refused: frozenset(),
+    S.paid: frozenset(),
 }
 
+TERMINAL = frozenset(s.value for s, nexts in TRANSITIONS.items() if not nexts)  # rejected, refused, paid
 
-def advances(current: str, new: str) -> bool:
-    """True when `new` moves the application forward from `current`."""
-    if current in TERMINAL:
-        return False
-    return RANK[new] > RANK[current]
+
+class Step(str, Enum):
+    """What to do with an event that moves the application to a target status."""
+
+    apply = "apply"  # a direct transition
+    park = "park"  # reachable later: keep the event until the steps before it are there
+    ignore = "ignore"  # stale or a duplicate: the target can no longer be reached
+
+
+def can_move(current: ApplicationStatus, target: ApplicationStatus) -> bool:
+    """benefits.md States: True when ``target`` directly follows ``current``."""
+    return target in TRANSITIONS[current]
+
+
+def reachable(current: ApplicationStatus, target: ApplicationStatus) -> bool:
+    """True when ``target`` lies ahead of ``current`` through one or more transitions."""
+    seen: set[ApplicationStatus] = set()
+    frontier = list(TRANSITIONS[current])
+    while frontier:
+        status = frontier.pop()
+        if status is target:
+            return True
+        if status not in seen:
+            seen.add(status)
+            frontier.extend(TRANSITIONS[status])
+    return False
+
+
+def step_for(current: ApplicationStatus, target: ApplicationStatus) -> Step:
+    """benefits.md States: apply a direct transition, park an event that overtook the steps before it, else ignore."""
+    if can_move(current, target):
+        return Step.apply
+    if reachable(current, target):
+        return Step.park
+    return Step.ignore
 
 
 # Role -> the one channel it may file through (api.md "Role ↔ channel").
-CHANNEL_OF_ROLE = {"citizen": "portal", "mobile": "proactive", "operator": "state_corp", "specialist": "provider"}
-
-# Channels where the law registers the application at once: proactive with the
-# citizen's consent (B§16); at a desk the specialist accepts the documents (B§12).
-# Portal applications are registered only after the B§13 checks pass.
-REGISTER_ON_RECEIPT = frozenset({"proactive", "state_corp", "provider"})
+CHANNEL_OF_ROLE: Mapping[str, str] = {
+    "citizen": "portal",
+    "mobile": "proactive",
+    "operator": "state_corp",
+    "specialist": "provider",
+}

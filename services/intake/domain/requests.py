@@ -1,0 +1,170 @@
+"""Request bodies of POST /api/v1/applications (api.md), one pydantic model per benefit, keyed on ``benefit``.
+
+Shapes only; the rules that need several fields at once (who may apply through which channel,
+who is listed twice) live in ``validation.py`` so that one 422 names every bad field.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from common.identifiers import bin_error, iban_error, iin_error
+
+
+class Channel(str, Enum):
+    portal = "portal"
+    proactive = "proactive"
+    state_corp = "state_corp"
+    provider = "provider"
+
+
+def _valid(error_of: Any) -> Any:
+    """An AfterValidator raising the identifier's own error message."""
+
+    def check(value: str) -> str:
+        problem = error_of(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+Iin = Annotated[str, _valid(iin_error)]
+Bin = Annotated[str, _valid(bin_error)]
+Iban = Annotated[str, _valid(iban_error)]
+
+# D-Std p.4, p.10: the benefits one disability application may also cover (their rules are not in the seed).
+AlsoApplyFor = Literal["special_state_disability", "child_with_disability_carer", "group1_from_childhood_carer"]
+
+
+class Applicant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    iin: Iin | None = None
+    bin: Bin | None = None
+
+
+class Consents(BaseModel):
+    personal_data: bool | None = None
+    proactive: bool | None = None
+
+
+class BankAccount(BaseModel):
+    iban: Iban
+
+
+class Document(BaseModel):
+    """A document named in the application (B-Std p.8, D-Std p.8, S§7)."""
+
+    type: str = Field(min_length=1, max_length=64)
+    number: str | None = Field(default=None, max_length=64)
+    issued_on: date | None = None
+
+
+class ApplicationBase(BaseModel):
+    """What every application carries, whatever the benefit."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    benefit: str
+    channel: Channel
+    applicant: Applicant
+    phone: str | None = Field(default=None, pattern=r"^\+7\d{10}$", examples=["+77011234567"])
+    consents: Consents = Field(default_factory=Consents)
+    bank_account: BankAccount | None = None
+    documents: list[Document] = Field(default_factory=list, max_length=20)
+
+    @property
+    def deceased(self) -> str | None:
+        """The deceased person's IIN where the benefit has one."""
+        return None
+
+    @property
+    def listed_dependants(self) -> tuple[str, ...]:
+        """The people the application is made for, where the benefit lists them."""
+        return ()
+
+    @property
+    def also_applied_for(self) -> tuple[str, ...]:
+        """Other benefits the same application covers (D-Std p.4, p.10)."""
+        return ()
+
+
+class BurialApplication(ApplicationBase):
+    """Burial payment (B§5): a person or a legal entity, for one deceased."""
+
+    benefit: Literal["burial"]
+    deceased_iin: Iin | None = None
+
+    @property
+    def deceased(self) -> str | None:
+        return self.deceased_iin
+
+
+class DisabilityApplication(ApplicationBase):
+    """State social disability benefit (D§4): the applicant applies for themselves."""
+
+    benefit: Literal["disability"]
+    also_apply_for: list[AlsoApplyFor] = Field(default_factory=list, max_length=3)
+
+    @property
+    def also_applied_for(self) -> tuple[str, ...]:
+        return tuple(self.also_apply_for)
+
+
+class SurvivorApplication(ApplicationBase):
+    """Loss-of-breadwinner benefit (S§7): for the dependants of one deceased."""
+
+    benefit: Literal["survivor"]
+    deceased_iin: Iin | None = None
+    dependants: list[Iin] = Field(default_factory=list, max_length=20)
+
+    @property
+    def deceased(self) -> str | None:
+        return self.deceased_iin
+
+    @property
+    def listed_dependants(self) -> tuple[str, ...]:
+        return tuple(self.dependants)
+
+
+class AnyApplication(ApplicationBase):
+    """The shape check of a body whose benefit is unknown: every field, so each bad one is still named."""
+
+    deceased_iin: Iin | None = None
+    dependants: list[Iin] = Field(default_factory=list, max_length=20)
+    also_apply_for: list[str] = Field(default_factory=list, max_length=3)
+
+
+ApplicationRequest = BurialApplication | DisabilityApplication | SurvivorApplication
+
+# Fields that belong to some benefits only; a body naming one its benefit does not take is malformed.
+BENEFIT_FIELDS = ("deceased_iin", "dependants", "also_apply_for")
+
+
+class DocumentIn(BaseModel):
+    """A document an operator attaches (api.md Documents)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: str = Field(min_length=1, max_length=64)
+    number: str | None = Field(default=None, max_length=64)
+    issued_on: date | None = None
+    issued_by: str | None = Field(default=None, max_length=200)
+    foreign: bool = False
+    apostille: bool = False
+    about: str | None = None
+    facts: dict[str, Any] = Field(default_factory=dict)
+
+
+class DocumentsIn(BaseModel):
+    documents: list[DocumentIn] = Field(min_length=1, max_length=20)
+
+
+def attached(document: DocumentIn, *, at: datetime, by: str | None) -> dict[str, Any]:
+    """The document as the application keeps it (common.events.DocumentRef), with who attached it and when."""
+    return document.model_dump(mode="json") | {"attached_at": at.isoformat(), "attached_by": by}

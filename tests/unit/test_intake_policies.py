@@ -1,0 +1,121 @@
+"""Intake's benefit policies: registration day, term, claims (B-Std p.3, p.7; D§24, D-Std p.3, p.7; S§24, S-Std p.7)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from common.calendar import default_calendar
+from services.intake.domain.policies import POLICIES, Claim, policy_for
+from services.intake.domain.term import due_of, registration_day
+
+CAL = default_calendar()
+MONDAY_1830 = datetime(2026, 11, 2, 13, 30, tzinfo=timezone.utc)  # 18:30 in Almaty, a working day
+MONDAY_1000 = datetime(2026, 11, 2, 5, 0, tzinfo=timezone.utc)
+SATURDAY_1000 = datetime(2026, 11, 7, 5, 0, tzinfo=timezone.utc)
+DECEASED, APPLICANT, CHILD_A, CHILD_B = "480301300013", "790303402568", "150101600017", "120505500028"
+
+
+@pytest.mark.parametrize(
+    ("benefit", "received_at", "registered_on"),
+    [
+        ("disability", MONDAY_1830, date(2026, 11, 3)),  # D-Std p.7: after 18:00 → next working day
+        ("burial", MONDAY_1830, date(2026, 11, 2)),  # project decision: the hour does not move it
+        ("survivor", MONDAY_1830, date(2026, 11, 2)),  # S-Std p.7: only days off
+        ("disability", MONDAY_1000, date(2026, 11, 2)),
+        ("disability", SATURDAY_1000, date(2026, 11, 9)),
+        ("burial", SATURDAY_1000, date(2026, 11, 9)),
+        ("survivor", SATURDAY_1000, date(2026, 11, 9)),
+    ],
+)
+def test_registration_day_per_benefit(benefit: str, received_at: datetime, registered_on: date) -> None:
+    """Each Std p.7 / domain.md Working time."""
+    assert registration_day(CAL, policy_for(benefit), received_at) == registered_on
+
+
+@pytest.mark.parametrize(
+    ("benefit", "channel", "automated", "extension", "registered_on", "due_by", "still_automated"),
+    [
+        ("disability", "portal", True, 0, date(2026, 11, 2), date(2026, 11, 3), True),  # D§24: 1 wd automated
+        ("disability", "proactive", True, 0, date(2026, 11, 2), date(2026, 11, 3), True),
+        ("disability", "portal", False, 0, date(2026, 11, 2), date(2026, 11, 11), False),  # a person decides: 7 wd
+        ("disability", "state_corp", True, 0, date(2026, 11, 2), date(2026, 11, 11), False),  # desk: never automated
+        ("disability", "state_corp", False, 5, date(2026, 11, 2), date(2026, 11, 18), False),  # D-Std p.3: +5 wd
+        ("survivor", "portal", True, 0, date(2026, 11, 2), date(2026, 11, 11), False),  # S§24: 7 wd, no automation
+        ("burial", "state_corp", True, 0, date(2026, 11, 2), date(2026, 11, 5), False),  # B-Std p.3: 3 wd desk
+        ("burial", "portal", True, 0, date(2026, 11, 2), date(2026, 11, 3), False),  # 1 wd portal
+        ("burial", "state_corp", False, 5, date(2026, 11, 2), date(2026, 11, 12), False),
+        # 16 Dec 2026 (Independence Day) is a day off: 7 wd from 10 Dec end on 22 Dec (not 21), +5 on 29 Dec.
+        ("disability", "state_corp", False, 0, date(2026, 12, 10), date(2026, 12, 22), False),
+        ("survivor", "state_corp", False, 5, date(2026, 12, 10), date(2026, 12, 29), False),
+        ("disability", "portal", True, 0, date(2026, 12, 15), date(2026, 12, 17), True),
+    ],
+)
+def test_due_dates(
+    benefit: str, channel: str, automated: bool, extension: int, registered_on: date, due_by: date, still_automated: bool
+) -> None:
+    """facts.md Deadline arithmetic: N-th working day after registration, N = term + extension."""
+    due = due_of(CAL, policy_for(benefit), channel, registered_on=registered_on, automated=automated, extension_days=extension)
+    assert (due.due.date, due.automated) == (due_by, still_automated)
+
+
+@pytest.mark.parametrize(
+    ("benefit", "keys"),
+    [
+        ("burial", [f"burial:{DECEASED}"]),
+        ("disability", [f"disability:{APPLICANT}"]),
+        ("survivor", [f"survivor:{DECEASED}:{CHILD_A}", f"survivor:{DECEASED}:{CHILD_B}"]),
+    ],
+)
+def test_claim_keys_per_benefit(benefit: str, keys: list[str]) -> None:
+    """benefits.md uniqueness claim: per deceased, per applicant, per (deceased, dependant)."""
+    claims = policy_for(benefit).claims(applicant_iin=APPLICANT, deceased_iin=DECEASED, dependants=[CHILD_A, CHILD_B])
+    assert [c.key for c in claims] == keys
+
+
+@pytest.mark.parametrize(
+    ("benefit", "assigned", "filed"),
+    [
+        ("burial", "already_assigned", "duplicate_application"),
+        ("disability", "already_receiving", "application_in_progress"),
+        ("survivor", "already_receiving", "application_in_progress"),
+    ],
+)
+def test_conflict_reasons_per_benefit(benefit: str, assigned: str, filed: str) -> None:
+    policy = policy_for(benefit)
+    assert (policy.conflict_assigned, policy.conflict_filed) == (assigned, filed)
+
+
+@pytest.mark.parametrize(
+    ("benefit", "reasons", "released"),
+    [
+        ("survivor", [("not_dependant", CHILD_B)], [f"survivor:{DECEASED}:{CHILD_B}"]),
+        ("survivor", [("not_dependant", None), ("other", CHILD_A)], []),
+        ("burial", [("not_dependant", CHILD_B)], []),
+        ("disability", [], []),
+    ],
+)
+def test_assignment_releases_only_survivor_non_dependants(benefit: str, reasons: list, released: list[str]) -> None:
+    """S-Std p.9 ground 2: a person found not a dependant may be claimed for again; every other claim stays."""
+    claims = [Claim(f"survivor:{DECEASED}:{CHILD_A}", CHILD_A), Claim(f"survivor:{DECEASED}:{CHILD_B}", CHILD_B)]
+    assert policy_for(benefit).claims_released_on_assignment(claims, reasons) == released
+
+
+@pytest.mark.parametrize(
+    ("benefit", "channel", "at_once"),
+    [
+        ("burial", "portal", False),  # B§13 checks first
+        ("burial", "proactive", True),
+        ("burial", "state_corp", True),
+        ("disability", "portal", True),
+        ("disability", "provider", True),
+        ("survivor", "portal", True),
+    ],
+)
+def test_registration_on_receipt(benefit: str, channel: str, at_once: bool) -> None:
+    assert policy_for(benefit).registers_on_receipt(channel) is at_once
+
+
+def test_number_prefixes() -> None:
+    assert {name: p.number_prefix for name, p in POLICIES.items()} == {"burial": "BUR", "disability": "DIS", "survivor": "SUR"}
