@@ -172,6 +172,8 @@ class PaymentOrderIn(SandboxModel):
     iban: Iban
     benefit: Code
     purpose: Text
+    amount_kind: Literal["one_time", "monthly"] = "one_time"
+    period_start: date | None = None  # monthly benefits: the first day the benefit is paid for
 
 
 class SmsIn(SandboxModel):

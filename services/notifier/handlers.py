@@ -14,7 +14,7 @@ from common.http import ExternalUnavailable
 from common.jobs import claim_due, retry_at
 from services.notifier.adapters.gateways import Delivery
 from services.notifier.adapters.orm import Notification
-from services.notifier.domain.templates import TEMPLATES
+from services.notifier.domain.templates import notice_of
 
 log = logging.getLogger(__name__)
 _NAMESPACE = uuid.UUID("5d7c1d9e-5f0b-4d6e-9a51-6a0c1f1b2b10")
@@ -22,20 +22,20 @@ MAX_ATTEMPTS = 20
 
 
 async def on_status_event(session: AsyncSession, event: Envelope) -> None:
-    data = event.data
-    contact = data.get("contact") or {}
-    if not contact.get("channel"):
+    """Store the event's message for delivery; the id derives from the event, so a redelivery is a no-op."""
+    notice = notice_of(event)
+    if notice is None:
         return  # nobody to tell electronically (e.g. a legal entity with no phone: paper receipt at the desk)
-    message = TEMPLATES[event.name](data)
+    message, contact = notice.message, notice.contact
     await session.execute(
         pg_insert(Notification)
         .values(
             id=uuid.uuid5(_NAMESPACE, f"{event.id}:{message.kind}"),
-            application_id=uuid.UUID(data["application_id"]),
+            application_id=uuid.UUID(notice.application_id),
             kind=message.kind,
-            channel=contact["channel"],
-            phone=contact.get("phone"),
-            iin=contact.get("iin"),
+            channel=contact.channel,
+            phone=contact.phone,
+            iin=contact.iin,
             text_kk=message.text_kk,
             text_ru=message.text_ru,
             status="pending",

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from common.envelope import Envelope, make_event
+from common.envelope import Envelope
+from common.events import Contact, DecisionSigned, PaymentPaid, PaymentQueued, envelope_of
 from common.http import ExternalUnavailable
+from common.identifiers import mask_iin
 from common.jobs import claim_due, reschedule
 from common.outbox import add_event
 from services.payment_queue.adapters.orm import PaymentOrder, messaging
 from services.payment_queue.adapters.payments_db import PaymentsDatabase
+from services.payment_queue.domain.orders import plan_order
 
 log = logging.getLogger(__name__)
 SOURCE = "payment_queue"
@@ -23,24 +25,33 @@ TOPIC = "payments"
 
 async def on_decision_signed(session: AsyncSession, event: Envelope) -> None:
     """Queue the hand-off; the decision id as primary key makes a redelivery a no-op."""
-    data = event.data
-    if data["outcome"] != "assign":
+    decision = DecisionSigned.of(event)
+    plan = plan_order(decision)
+    if plan is None:
         return
-    payment = data["payment"]
-    await session.execute(
+    inserted = await session.execute(
         pg_insert(PaymentOrder)
         .values(
-            decision_id=uuid.UUID(data["decision_id"]),
-            application_id=uuid.UUID(data["application_id"]),
-            benefit=data["benefit"],
-            payee_id=payment.get("payee_iin") or payment.get("payee_bin"),
-            iban=payment.get("iban"),
-            amount_kzt=data["amount_kzt"],
-            status="pending",
-            decision=data,
+            decision_id=decision.decision_id,
+            application_id=decision.application_id,
+            benefit=decision.benefit,
+            payee_id=plan.payee_id,
+            iban=plan.iban,
+            amount_kzt=plan.amount_kzt,
+            amount_kind=plan.amount_kind,
+            period_start=plan.period_start,
+            purpose=plan.purpose,
+            status=plan.status,
+            last_error=plan.error,
+            decision=decision.model_dump(mode="json"),
         )
         .on_conflict_do_nothing()
     )
+    if plan.error is not None and inserted.rowcount:
+        log.error(
+            "payment order for decision %s (payee %s) held back, not sent to the payments database: %s",
+            decision.decision_id, mask_iin(plan.payee_id) if plan.payee_id else "none", plan.error,
+        )
 
 
 def _order_body(order: PaymentOrder) -> dict:
@@ -51,7 +62,9 @@ def _order_body(order: PaymentOrder) -> dict:
         "amount_kzt": order.amount_kzt,
         "iban": order.iban,
         "benefit": order.benefit,
-        "purpose": f"{order.benefit} benefit, decision {order.decision_id}",
+        "purpose": order.purpose,
+        "amount_kind": order.amount_kind,
+        "period_start": order.period_start.isoformat() if order.period_start else None,
     }
 
 
@@ -74,17 +87,16 @@ async def place_one(sessions: async_sessionmaker, payments_db: PaymentsDatabase)
         order.external_order_id = placement.order_id
         order.placed_at = datetime.now(timezone.utc)
         order.next_check_at = order.placed_at
-        data = {
-            "application_id": str(order.application_id),
-            "decision_id": str(order.decision_id),
-            "order_id": placement.order_id,
-            "amount_kzt": order.amount_kzt,
-            "placed_at": order.placed_at.isoformat(),
-            "contact": order.decision.get("contact"),
-        }
-        await add_event(
-            session, messaging, TOPIC, make_event("payment.queued", source=SOURCE, subject=str(order.application_id), data=data)
+        queued = PaymentQueued(
+            application_id=order.application_id,
+            decision_id=order.decision_id,
+            benefit=order.benefit,
+            order_id=placement.order_id,
+            amount_kzt=order.amount_kzt,
+            placed_at=order.placed_at,
+            contact=Contact.model_validate(order.decision.get("contact") or {}),
         )
+        await add_event(session, messaging, TOPIC, envelope_of(queued, source=SOURCE, subject=str(order.application_id)))
         return 1
 
 
@@ -105,14 +117,12 @@ async def confirm_one(sessions: async_sessionmaker, payments_db: PaymentsDatabas
             return 0  # nothing new: let the worker rest
         order.status = "paid"
         order.paid_at = datetime.fromisoformat(paid_at)
-        data = {
-            "application_id": str(order.application_id),
-            "decision_id": str(order.decision_id),
-            "order_id": order.external_order_id,
-            "amount_kzt": order.amount_kzt,
-            "paid_at": order.paid_at.isoformat(),
-        }
-        await add_event(
-            session, messaging, TOPIC, make_event("payment.paid", source=SOURCE, subject=str(order.application_id), data=data)
+        paid = PaymentPaid(
+            application_id=order.application_id,
+            decision_id=order.decision_id,
+            order_id=order.external_order_id,
+            amount_kzt=order.amount_kzt,
+            paid_at=order.paid_at,
         )
+        await add_event(session, messaging, TOPIC, envelope_of(paid, source=SOURCE, subject=str(order.application_id)))
         return 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from tests.integration.helpers import (
     make_due_now,
     migrated,
     new_bin,
+    new_iin,
 )
 
 
@@ -141,3 +142,70 @@ async def test_an_event_without_a_contact_channel_notifies_nobody(sessions):
     assert data["contact"]["channel"] is None
     await handle(sessions, application_event("application.received", data))
     assert await notifications(sessions) == []
+
+
+def _documents_requested(data: dict, *about: str) -> Envelope:
+    """application.documents_requested as intake writes it: the case waits, the term moved (D§7, S§7)."""
+    requested = [{"type": "birth_certificate", "about": iin, "reason": "no birth record"} for iin in about]
+    requested.append({"type": "death_certificate", "about": None, "reason": "no death record"})
+    return application_event(
+        "application.documents_requested", data, status="awaiting_documents", due_by="2026-11-10",
+        requested_documents=requested,
+    )
+
+
+@pytest.mark.parametrize(("channel", "via"), [("proactive", "sms"), ("portal", "cabinet")])
+async def test_documents_requested_reaches_the_citizen_by_sms_or_cabinet(sessions, sandbox, delivery, channel, via):
+    """D§7, S§7, S§24: which documents (kk/ru names), about whom (masked IIN), the new term — by SMS or cabinet."""
+    child = new_iin(date(2012, 3, 4))
+    data = application_data(channel=channel, benefit="survivor", dependants=(child,))
+    await handle(sessions, _documents_requested(data, child))
+    assert await handlers.deliver_one(sessions, delivery) == 1
+
+    [note] = await notifications(sessions)
+    assert note.kind == "documents_requested" and note.channel == via and note.status == "sent"
+    assert "свидетельство о рождении (ИИН ********" + child[-4:] + ")" in note.text_ru
+    assert "туу туралы куәлік (ЖСН ********" + child[-4:] + ")" in note.text_kk
+    assert "свидетельство о смерти" in note.text_ru and "қайтыс болуы туралы куәлік" in note.text_kk
+    assert "10.11.2026" in note.text_kk and "10.11.2026" in note.text_ru
+    assert child not in note.text_kk + note.text_ru
+    if via == "sms":
+        [sms] = await sandbox.sent("sms", phone=data["contact"]["phone"])
+        assert sms["kind"] == "documents_requested" and sms["text"] == note.text_kk + "\n" + note.text_ru
+        assert await sandbox.sent("cabinet") == []
+    else:
+        [message] = await sandbox.sent("cabinet", iin=data["applicant"]["iin"])
+        assert message["kind"] == "documents_requested" and message["text_ru"] == note.text_ru
+        assert await sandbox.sent("sms") == []
+
+
+@pytest.mark.parametrize(
+    ("benefit", "kk", "ru"),
+    [
+        ("disability", "02.08.2026 бастап ай сайынғы 137 620 теңге", "ежемесячное пособие в размере 137 620 тенге с 02.08.2026"),
+        ("survivor", "02.08.2026 бастап ай сайынғы 137 620 теңге", "ежемесячное пособие в размере 137 620 тенге с 02.08.2026"),
+    ],
+)
+async def test_a_monthly_assignment_is_announced_with_its_amount_and_first_day(sessions, sandbox, delivery, benefit, kk, ru):
+    """D§24, S§24, Annex 13: the result names the monthly amount and the day it runs from, in kk and ru, by SMS."""
+    data = application_data(channel="proactive", benefit=benefit)
+    await handle(sessions, decision_event(decision_signed_data(data, amount_kzt=137_620)))
+    await handlers.deliver_one(sessions, delivery)
+    [note] = await notifications(sessions)
+    assert note.kind == "result" and note.status == "sent"
+    assert kk in note.text_kk and ru in note.text_ru
+    [sms] = await sandbox.sent("sms", phone=data["contact"]["phone"])
+    assert sms["kind"] == "result"
+
+
+async def test_a_survivor_assignment_names_who_it_leaves_out_and_the_appeal(sessions):
+    """S§7, S§24, S§34: a listed person found not to be a dependant is named by masked IIN; the appeal is possible."""
+    left_out = new_iin(date(1990, 1, 1))
+    data = application_data(channel="portal", benefit="survivor", dependants=(left_out,))
+    signed = decision_signed_data(data, amount_kzt=137_620) | {"reasons": [reason("not_dependant", subject=left_out)]}
+    await handle(sessions, decision_event(signed))
+    [note] = await notifications(sessions)
+    assert f"Не включены в назначение: ИИН ********{left_out[-4:]}" in note.text_ru
+    assert reason("not_dependant")["message_ru"] in note.text_ru
+    assert "обжаловать" in note.text_ru and "шағымдан" in note.text_kk
+    assert left_out not in note.text_kk + note.text_ru

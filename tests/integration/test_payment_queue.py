@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
+from common.events import PaymentPaid, PaymentQueued
 from services.payment_queue import handlers
 from services.payment_queue.adapters.orm import PaymentOrder, messaging
 from services.payment_queue.adapters.payments_db import PaymentsDatabase, Placement
@@ -149,3 +150,59 @@ async def test_a_placed_order_is_acknowledged_paid_once_the_payments_database_co
     order = await order_of(sessions, data["decision_id"])
     assert order.status == "paid" and order.paid_at is not None
     assert [e.name for e in await outbox_events(sessions, messaging)] == ["payment.queued", "payment.paid"]
+
+
+@pytest.mark.parametrize("benefit", ["disability", "survivor"])
+async def test_a_monthly_assignment_is_one_order_with_its_kind_and_first_day(sessions, sandbox, payments_db, benefit):
+    """D§24, S§24: one order per decision, monthly from period_start; payment.queued names the benefit."""
+    data = decision_signed_data(application_data(channel="portal", benefit=benefit), amount_kzt=137_620)
+    for _ in range(2):  # a redelivery changes nothing
+        async with sessions() as session, session.begin():
+            await handlers.on_decision_signed(session, decision_event(data))
+    assert await count_orders(sessions) == 1
+    assert await handlers.place_one(sessions, payments_db) == 1
+
+    [placed] = await sandbox.sent("payments")
+    assert (placed["decision_id"], placed["amount_kzt"], placed["iban"]) == (data["decision_id"], 137_620, IBAN)
+    assert (placed["amount_kind"], placed["period_start"], placed["benefit"]) == ("monthly", "2026-08-02", benefit)
+    assert "02.08.2026" in placed["purpose"] and "Ежемесячное" in placed["purpose"]
+    order = await order_of(sessions, data["decision_id"])
+    assert order.status == "placed" and order.amount_kind == "monthly" and str(order.period_start) == "2026-08-02"
+    [event] = await outbox_events(sessions, messaging)
+    queued = PaymentQueued.of(event)
+    assert queued.benefit == benefit and queued.order_id == placed["order_id"] and queued.amount_kzt == 137_620
+
+
+async def test_a_burial_order_is_one_time_with_no_period(sessions, sandbox, payments_db):
+    """B§19-1: the burial payment is one-time; its purpose says so."""
+    data = await signed(sessions)
+    await handlers.place_one(sessions, payments_db)
+    [placed] = await sandbox.sent("payments")
+    assert (placed["amount_kind"], placed["period_start"]) == ("one_time", None)
+    assert "Единовременная выплата на погребение" in placed["purpose"] and data["decision_id"] in placed["purpose"]
+
+
+async def test_an_assignment_without_an_account_is_held_back_for_ops_not_sent(sessions, sandbox, payments_db, caplog):
+    """B-Std p.8, D-Std p.8: no IBAN → the order is `rejected` with a clear error, never sent, no event; log masked."""
+    application = application_data(channel="state_corp", benefit="disability", iban=None)
+    data = decision_signed_data(application, amount_kzt=137_620)
+    with caplog.at_level("ERROR"):
+        async with sessions() as session, session.begin():
+            await handlers.on_decision_signed(session, decision_event(data))
+    order = await order_of(sessions, data["decision_id"])
+    assert order.status == "rejected" and "no bank account (IBAN)" in order.last_error
+    assert await handlers.place_one(sessions, payments_db) == 0
+    assert await sandbox.sent("payments") == []
+    assert await outbox_events(sessions, messaging) == []
+    payee = data["payment"]["payee_iin"]
+    assert "held back" in caplog.text and payee[-4:] in caplog.text and payee not in caplog.text
+
+
+async def test_paid_is_announced_with_the_typed_contract(sessions, sandbox, payments_db):
+    """api.md `paid`: payment.paid reads as the typed PaymentPaid."""
+    data = await signed(sessions)
+    await handlers.place_one(sessions, payments_db)
+    (await sandbox.admin.post(f"/sandbox/payments/{data['decision_id']}/paid")).raise_for_status()
+    await handlers.confirm_one(sessions, payments_db, poll_every_s=0)
+    paid = PaymentPaid.of((await outbox_events(sessions, messaging))[-1])
+    assert str(paid.decision_id) == data["decision_id"] and paid.amount_kzt == BURIAL_2026_KZT

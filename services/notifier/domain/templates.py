@@ -1,97 +1,161 @@
-"""Texts the citizen reads, in Kazakh and Russian (receipts B§12, acceptance/rejection B§13/B§16,
-result notification Annex 13; for proactive, the result by SMS, B§19-1).
+"""Texts the citizen reads, in Kazakh and Russian (receipts B§12/D§15/S§14, acceptance and rejection
+B§13/B§16, documents requested D§7/S§7, result Annex 13; for proactive, by SMS, B§19-1, D-Std p.5).
 
-Pure: an event's data in, (kind, text_kk, text_ru) out.
+Pure: a typed event in, a message out. What differs per benefit comes from its policy (policies.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from typing import Any, Generic, TypeVar, cast
 
-BENEFIT_KK = {
-    "burial": "жерлеуге арналған біржолғы төлем",
-    "disability": "мүгедектігі бойынша мемлекеттік әлеуметтік жәрдемақы",
-    "survivor": "асыраушысынан айырылу жағдайы бойынша мемлекеттік әлеуметтік жәрдемақы",
-}
-BENEFIT_RU = {
-    "burial": "единовременная выплата на погребение",
-    "disability": "государственное социальное пособие по инвалидности",
-    "survivor": "государственное социальное пособие по случаю потери кормильца",
-}
+from common.envelope import Envelope
+from common.events import (
+    ApplicationData,
+    ApplicationReceived,
+    ApplicationRegistered,
+    ApplicationRejected,
+    Contact,
+    DecisionData,
+    DecisionSigned,
+    DocumentsRequested,
+)
+from services.notifier.domain.model import Message
+from services.notifier.domain.policies import policy_for
+from services.notifier.domain.texts import APPEAL, REAPPLY, Both, bring_to, day, documents_text, reasons_text
+
+__all__ = ["Message", "Notice", "TEMPLATES", "accepted", "documents_requested", "notice_of", "receipt", "rejected",
+           "result"]
+
+PAID_TO_ACCOUNT = Both("Төлем банк шотыңызға аударылады.", "Выплата будет перечислена на ваш банковский счёт.")
+GIVE_AN_ACCOUNT = Both(
+    "Төлемді аудару үшін банк шотыңыздың нөмірін Мемлекеттік корпорацияға хабарлаңыз.",
+    "Для перечисления выплаты сообщите номер банковского счёта в Государственную корпорацию.",
+)
+
+
+def _code(application_id: object) -> str:
+    """B§12: the short application code the receipt gives (first 8 characters of the id)."""
+    return str(application_id)[:8]
+
+
+def _number(data: ApplicationData | DecisionData) -> str:
+    """The registration number, or before registration the short code from the receipt."""
+    return data.registration_number or _code(data.application_id)
+
+
+def receipt(data: ApplicationReceived) -> Message:
+    """B§12, D§15, S§14: the electronic receipt that the application was received."""
+    name, short = policy_for(data.benefit).name, _code(data.application_id)
+    return Message(
+        "receipt",
+        f"Өтінішіңіз алынды ({name.kk}). Өтініш коды: {short}.",
+        f"Ваше заявление получено ({name.ru}). Код заявления: {short}.",
+    )
+
+
+def accepted(data: ApplicationRegistered) -> Message:
+    """B§13/B§16: accepted and registered in the journal (Annex 6), with the term of the result."""
+    name = policy_for(data.benefit).name
+    return Message(
+        "accepted",
+        f"Өтінішіңіз ({name.kk}) {day(data.registered_on)} тіркелді, тіркеу нөмірі {data.registration_number}. "
+        f"Нәтиже {day(data.due_by)} дейін беріледі.",
+        f"Ваше заявление ({name.ru}) зарегистрировано {day(data.registered_on)}, регистрационный номер "
+        f"{data.registration_number}. Результат будет не позднее {day(data.due_by)}.",
+    )
+
+
+def rejected(data: ApplicationRejected) -> Message:
+    """B§16, Std p.9: not accepted, with every reason; apply again once the cause is gone, or appeal (D§34, S§34).
+
+    Project decision: a rejection is a refusal of the service, so its text names the appeal too.
+    """
+    why = reasons_text(data.reasons)
+    return Message(
+        "rejected",
+        f"Өтінішіңіз қабылданбады: {why.kk}. {REAPPLY.kk} {APPEAL.kk}",
+        f"Заявление не принято: {why.ru}. {REAPPLY.ru} {APPEAL.ru}",
+    )
+
+
+def documents_requested(data: DocumentsRequested) -> Message:
+    """D§7, S§7, D-Std p.3, S§24: which documents, about whom, where to bring them, the term moved by 5 days.
+
+    Project decision: the law sets no separate deadline for the documents; the text gives the extended
+    term of the result (the event's due_by).
+    """
+    name, number = policy_for(data.benefit).name, _number(data)
+    docs = documents_text(data.requested_documents, data.applicant.iin)
+    where = bring_to(data.channel)
+    return Message(
+        "documents_requested",
+        f"{number} өтініші бойынша ({name.kk}) құжаттар қажет: {docs.kk}. Оларды {where.kk} ұсыныңыз. "
+        f"Қарау мерзімі {day(data.due_by)} дейін ұзартылды.",
+        f"По заявлению {number} ({name.ru}) нужны документы: {docs.ru}. Представьте их {where.ru}. "
+        f"Срок рассмотрения продлён до {day(data.due_by)}.",
+    )
+
+
+def result(data: DecisionSigned) -> Message:
+    """Annex 13: assignment or refusal; a refusal, whole or for some persons, may be appealed (D§34, S§34)."""
+    policy, number = policy_for(data.benefit), _number(data)
+    if data.outcome != "assign":
+        why, refused = reasons_text(data.reasons), policy.refused
+        return Message(
+            "result",
+            f"{number} өтініші бойынша {refused.kk}: {why.kk}. {APPEAL.kk}",
+            f"По заявлению {number} {refused.ru}. Причины: {why.ru}. {APPEAL.ru}",
+        )
+    award, name = policy.award(data), policy.name
+    # Project decision: with no account to pay to (the payment queue holds the order back), say how to give one.
+    pay = PAID_TO_ACCOUNT if data.payment.iban else GIVE_AN_ACCOUNT
+    kk = f"{number} өтініші бойынша ({name.kk}) {award.kk}. {pay.kk}"
+    ru = f"По заявлению {number} ({name.ru}) {award.ru}. {pay.ru}"
+    if data.reasons:  # S§24: listed persons the assignment does not cover, each with its reason
+        left_out = reasons_text(data.reasons)
+        kk += f" Тағайындауға енгізілмегендер: {left_out.kk}. {APPEAL.kk}"
+        ru += f" Не включены в назначение: {left_out.ru}. {APPEAL.ru}"
+    return Message("result", kk, ru)
+
+
+N = TypeVar("N", bound=ApplicationData | DecisionData)
 
 
 @dataclass(frozen=True)
-class Message:
-    kind: str  # receipt | accepted | rejected | result
-    text_kk: str
-    text_ru: str
+class Notice:
+    """A message for one application, and where it goes."""
 
-    def sms_text(self) -> str:
-        return f"{self.text_kk}\n{self.text_ru}"
-
-
-def _d(value: str | None) -> str:
-    return date.fromisoformat(value).strftime("%d.%m.%Y") if value else "—"
+    application_id: str
+    contact: Contact
+    message: Message
 
 
-def _reasons(reasons: list[dict], lang: str) -> str:
-    return "; ".join(r.get(f"message_{lang}") or r.get("message", r["code"]) for r in reasons)
+@dataclass(frozen=True)
+class Template(Generic[N]):
+    """How one event type becomes a message: its typed contract and the text it renders."""
+
+    event: type[N]
+    render: Callable[[N], Message]
+
+    def notice(self, envelope: Envelope) -> Notice | None:
+        """The notice of `envelope`; None when there is nobody to tell electronically (paper at the desk)."""
+        data = cast(N, self.event.of(envelope))  # mypy widens type[N].of to N's bound
+        if data.contact.channel is None:
+            return None
+        return Notice(str(data.application_id), data.contact, self.render(data))
 
 
-def receipt(data: dict) -> Message:
-    """B§12: the electronic receipt that the application was received."""
-    short = data["application_id"][:8]
-    return Message(
-        "receipt",
-        f"Өтінішіңіз алынды ({BENEFIT_KK[data['benefit']]}). Өтініш коды: {short}.",
-        f"Ваше заявление получено ({BENEFIT_RU[data['benefit']]}). Код заявления: {short}.",
-    )
-
-
-def accepted(data: dict) -> Message:
-    """B§13/B§16: accepted and registered in the journal (Annex 6)."""
-    return Message(
-        "accepted",
-        f"Өтінішіңіз {_d(data['registered_on'])} тіркелді, тіркеу нөмірі {data['registration_number']}. "
-        f"Нәтиже {_d(data['due_by'])} дейін беріледі.",
-        f"Ваше заявление зарегистрировано {_d(data['registered_on'])}, регистрационный номер "
-        f"{data['registration_number']}. Результат будет не позднее {_d(data['due_by'])}.",
-    )
-
-
-def rejected(data: dict) -> Message:
-    """B§16: the automatic message that the application was not accepted, with the reasons."""
-    return Message(
-        "rejected",
-        f"Өтінішіңіз қабылданбады: {_reasons(data['reasons'], 'kk')}. Себебі жойылғаннан кейін қайта жүгінуге болады.",
-        f"Заявление не принято: {_reasons(data['reasons'], 'ru')}. После устранения причины можно обратиться повторно.",
-    )
-
-
-def result(data: dict) -> Message:
-    """Annex 13: notification of assignment or refusal; appeal is possible (D§34, S§34)."""
-    benefit_kk, benefit_ru = BENEFIT_KK[data["benefit"]], BENEFIT_RU[data["benefit"]]
-    number = data.get("registration_number") or data["application_id"][:8]
-    if data["outcome"] == "assign":
-        amount = f"{data['amount_kzt']:,}".replace(",", " ")
-        return Message(
-            "result",
-            f"{number} өтініші бойынша {benefit_kk} тағайындалды: {amount} теңге. Төлем төлемдер дерекқорына жіберілді.",
-            f"По заявлению {number} назначена {benefit_ru}: {amount} тенге. Выплата направлена в базу платежей.",
-        )
-    return Message(
-        "result",
-        f"{number} өтініші бойынша {benefit_kk} тағайындаудан бас тартылды: {_reasons(data['reasons'], 'kk')}. "
-        f"Шешімге шағымдануға болады.",
-        f"По заявлению {number} отказано в назначении: {benefit_ru}: {_reasons(data['reasons'], 'ru')}. "
-        f"Решение можно обжаловать.",
-    )
-
-
-TEMPLATES = {
-    "application.received": receipt,
-    "application.registered": accepted,
-    "application.rejected": rejected,
-    "decision.signed": result,
+TEMPLATES: Mapping[str, Template[Any]] = {
+    "application.received": Template(ApplicationReceived, receipt),
+    "application.registered": Template(ApplicationRegistered, accepted),
+    "application.rejected": Template(ApplicationRejected, rejected),
+    "application.documents_requested": Template(DocumentsRequested, documents_requested),
+    "decision.signed": Template(DecisionSigned, result),
 }
+
+
+def notice_of(envelope: Envelope) -> Notice | None:
+    """SMS for proactive, the cabinet for portal, nothing electronic without a contact (B§19-1, Std p.10)."""
+    return TEMPLATES[envelope.name].notice(envelope)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Text, func
+from sqlalchemy import BigInteger, Date, DateTime, Integer, MetaData, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -28,9 +28,12 @@ class PaymentOrder(Base):
     decision_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     application_id: Mapped[uuid.UUID] = mapped_column(index=True)
     benefit: Mapped[str] = mapped_column(Text)
-    payee_id: Mapped[str] = mapped_column(Text)
+    payee_id: Mapped[str | None] = mapped_column(Text)  # None only on an order held back (rejected) for ops
     iban: Mapped[str | None] = mapped_column(Text)
     amount_kzt: Mapped[int] = mapped_column(BigInteger)
+    amount_kind: Mapped[str] = mapped_column(Text, server_default="one_time")  # one_time | monthly
+    period_start: Mapped[date | None] = mapped_column(Date)  # monthly benefits: the first day paid
+    purpose: Mapped[str] = mapped_column(Text)  # fixed when queued, so every retry sends the same order
     status: Mapped[str] = mapped_column(Text, index=True)  # pending | placed | paid | rejected
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
