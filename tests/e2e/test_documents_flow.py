@@ -89,6 +89,7 @@ async def test_the_documents_request_reaches_the_applicant_by_sms_in_kazakh_and_
     sms = await wait_for(lambda: api.sms(phone), lambda items: any(kk in m["text"] for m in items))
     asking = [m for m in sms if kk in m["text"]]
     assert len(asking) == 1, sms
+    assert asking[0]["kind"] == "documents_requested"
     assert ru in asking[0]["text"]
 
 
@@ -96,7 +97,8 @@ async def test_only_an_operator_may_attach_documents(api):
     """api.md Documents: POST .../documents is the State Corporation operator's (others → 403)."""
     died = date.today() - timedelta(days=10)
     app, deceased = await _burial_awaiting_death_certificate(api, died=died)
-    for role, sub in (("specialist", "specialist-e2e"), ("mobile", None), ("ops", None)):
+    citizen = new_iin(date(1980, 2, 2))
+    for role, sub in (("specialist", "specialist-e2e"), ("mobile", None), ("ops", None), ("citizen", citizen)):
         r = await post_documents(api, app["id"], [_death_certificate(deceased, died)], role=role, sub=sub)
         assert r.status_code == 403, (role, r.text)
     assert (await api.get(app["id"]))["status"] == "awaiting_documents"

@@ -223,6 +223,34 @@ async def test_proactive_survivor_still_waits_for_a_specialist_and_tells_the_res
     assert [m["kind"] for m in sms].count("result") == 1
 
 
+async def test_a_guardian_applies_for_an_orphaned_grandchild(api):
+    """S§6 (education DB: guardianship), S§7: the child's guardian applies; the child is the deceased's dependant."""
+    today = date.today()
+    fam, fixtures = _family(children_aged=[11], died=months_back(today, 5))
+    [child] = fam["kids"]
+    grandmother_born = date(1956, 2, 9)
+    grandmother = new_iin(grandmother_born, "F")
+    fixtures["persons"].append(person(grandmother, grandmother_born, first_name="Бибігүл"))
+    fixtures["deaths"].append({"iin": fam["mother"], "date": months_back(today, 5).isoformat()})  # both parents
+    fixtures["guardianships"] = [
+        {"child_iin": child, "guardian_iin": grandmother, "from": months_back(today, 4).isoformat(), "to": None}
+    ]
+    await api.seed(**fixtures)
+    body = survivor_body(channel="portal", applicant_iin=grandmother, deceased_iin=fam["father"], dependants=[child])
+    r = await submit_as_channel(api, body)
+    assert r.status_code == 202, r.text
+    app = await api.wait_status(r.json()["id"], {"awaiting_signature", "awaiting_documents", "refused"})
+    assert app["status"] == "awaiting_signature", app
+    draft = await draft_for(api, app["id"], benefit="survivor")
+    assert draft["outcome"] == "assign"
+    assert draft["amount_kzt"] == survivor_monthly_kzt(1, almaty_day(app["received_at"]))
+    assert (await sign(api, draft["id"], {"outcome": "assign", "reasons": []})).status_code == 200
+    app = await api.wait_status(app["id"], {"payment_queued"})
+    assert_read_model_consistent(app)
+    [order] = await api.payments_for({app["id"]})
+    assert order["iin"] == grandmother and order["amount_kzt"] == draft["amount_kzt"]
+
+
 @pytest.mark.parametrize("case", ["listed_twice", "applicant_as_dependant", "no_dependants", "born_in_the_future"])
 async def test_bad_survivor_input_is_422_and_nothing_is_stored(api, case):
     """api.md Applications, S§7: who the benefit is claimed for must be a list of distinct other living persons."""
