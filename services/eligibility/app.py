@@ -24,7 +24,10 @@ def consumers(runtime: Runtime) -> list[ConsumerSpec]:
         ConsumerSpec(
             group="eligibility",
             topics=["applications"],
-            handlers={"application.received": handlers.on_application_received},
+            handlers={
+                "application.received": handlers.on_application_received,
+                "application.documents_provided": handlers.on_documents_provided,
+            },
         )
     ]
 

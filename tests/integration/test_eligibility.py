@@ -46,9 +46,9 @@ async def receive(sessions, data: dict) -> Envelope:
     return event
 
 
-async def load(sessions, application_id: str) -> Check:
+async def load(sessions, application_id: str, round_: int = 1) -> Check:
     async with sessions() as session:
-        return await session.get(Check, uuid.UUID(application_id))
+        return await session.get(Check, (uuid.UUID(application_id), round_))
 
 
 async def test_the_same_application_received_twice_makes_one_check(sessions):

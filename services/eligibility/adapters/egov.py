@@ -53,3 +53,28 @@ class EgovRegistries:
 
     async def legal_entity(self, bin_: str) -> dict | None:
         return await self._get("legal_entities", f"/egov/legal-entities/{bin_}")
+
+    async def _list(self, label: str, path: str, iin: str) -> list[dict]:
+        body = await self._get(label, path, params={"iin": iin})
+        return (body or {}).get("items", [])
+
+    async def disabilities(self, iin: str) -> list[dict]:
+        return await self._list("disabilities", "/egov/disabilities", iin)
+
+    async def births(self, iin: str) -> list[dict]:
+        return await self._list("civil.births", "/egov/births", iin)
+
+    async def marriages(self, iin: str) -> list[dict]:
+        return await self._list("civil.marriages", "/egov/marriages", iin)
+
+    async def adoptions(self, iin: str) -> list[dict]:
+        return await self._list("civil.adoptions", "/egov/adoptions", iin)
+
+    async def guardianships(self, iin: str) -> list[dict]:
+        return await self._list("education.guardianships", "/egov/guardianships", iin)
+
+    async def studies(self, iin: str) -> list[dict]:
+        return await self._list("education.studies", "/egov/studies", iin)
+
+    async def court_declarations(self, iin: str) -> list[dict]:
+        return await self._list("courts.declarations", "/egov/courts/declarations", iin)

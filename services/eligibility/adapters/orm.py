@@ -26,6 +26,7 @@ class Check(Base):
     __tablename__ = "checks"
 
     application_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)  # +1 after each set of documents
     benefit: Mapped[str] = mapped_column(Text)
     application: Mapped[dict] = mapped_column(JSONB)
     status: Mapped[str] = mapped_column(Text, default="pending", index=True)  # pending | done

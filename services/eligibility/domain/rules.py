@@ -26,6 +26,7 @@ class BurialFacts:
     recipient_periods: tuple[RecipientPeriod, ...]
     payment_account_known: bool  # an IBAN in the application or in the registry
     applicant_entity_known: bool = True  # for a BIN applicant: the legal entity exists
+    death_from_document: bool = False  # the date of death comes from a certificate, not the civil registry
 
 
 def add_years(day: date, years: int) -> date:
@@ -49,10 +50,22 @@ def check_reliable(facts: BurialFacts) -> str | None:
     """B-Std p.9 ground 1: the registries confirm the person, the death and the applicant entity."""
     if not facts.deceased_known or not facts.applicant_entity_known:
         return "data_unreliable"
-    if facts.death_date is None and facts.death_certificate_given:
+    if facts.death_date is None and facts.death_certificate_given and not facts.death_from_document:
         # A certificate the civil registry cannot confirm is not enough for the automatic path;
         # with no certificate either, check 1 (incomplete) already says what is missing.
         return "data_unreliable"
+    return None
+
+
+# B§13 check 4 names these four kinds of payment and no others.
+RECIPIENT_KINDS = frozenset({"age_pension", "basic_pension", "social_benefit", "special_benefit"})
+
+
+def recipient_kind_on(facts: BurialFacts, day: date) -> str | None:
+    """B§13 check 4: the kind of the four the deceased received on ``day``, or None."""
+    for period in facts.recipient_periods:
+        if period.kind in RECIPIENT_KINDS and period.start <= day and (period.end is None or day <= period.end):
+            return period.kind
     return None
 
 
@@ -61,10 +74,7 @@ def check_recipient(facts: BurialFacts) -> str | None:
     day = facts.death_date
     if day is None:
         return None  # reported by check_reliable
-    for period in facts.recipient_periods:
-        if period.start <= day and (period.end is None or day <= period.end):
-            return None
-    return "not_a_recipient"
+    return None if recipient_kind_on(facts, day) else "not_a_recipient"
 
 
 def check_deadline(facts: BurialFacts, within_years: int) -> str | None:

@@ -1,0 +1,116 @@
+"""Burial payment eligibility policy: registries asked, facts gathered, the B§13 checks (Order 256 as amended)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date
+
+from common.events import ApplicationData
+from common.law.params import int_on
+from services.eligibility.domain.model import (
+    AUTOMATED_CHANNELS,
+    Evaluation,
+    Explanation,
+    Record,
+    Registries,
+    documents_of,
+    iso,
+    parse_day,
+    payee_iban,
+)
+from services.eligibility.domain.rules import (
+    BurialFacts,
+    RecipientPeriod,
+    check_complete,
+    check_deadline,
+    check_recipient,
+    check_reliable,
+    evaluate_burial,
+    recipient_kind_on,
+)
+
+
+@dataclass(frozen=True)
+class BurialCase:
+    facts: BurialFacts
+    channel: str
+    deceased_iin: str
+    payee_iban: str | None
+    certificate_date: date | None  # the date of death read off a death certificate at the desk
+
+
+async def gather(registries: Registries, application: ApplicationData) -> BurialCase:
+    """B§13: the deceased's identity, death record and payments; the applicant's account or entity."""
+    deceased = application.deceased_iin or ""
+    applicant = application.applicant
+    person = await registries.person(deceased)  # first and alone: an outage shows before anything else is asked
+    death, periods = await asyncio.gather(registries.death(deceased), registries.recipient_periods(deceased))
+    accounts: list[Record] = []
+    if not application.iban and applicant.iin:
+        accounts = await registries.bank_accounts(applicant.iin)
+    entity_known = True
+    if applicant.bin:
+        entity_known = await registries.legal_entity(applicant.bin) is not None
+    certificates = documents_of(application, ["death_certificate"])
+    certificate_date = next((d for d in (parse_day(c.facts.get("date")) for c in certificates) if d), None)
+    registry_date = parse_day((death or {}).get("date"))
+    # B-Std p.8: at the desk a person decides, and a certificate (a foreign one apostilled) proves a death the
+    # civil registry does not hold; the automated path (portal, proactive) relies on the registry alone.
+    desk = application.channel not in AUTOMATED_CHANNELS
+    from_document = registry_date is None and desk and certificate_date is not None
+    iban = payee_iban(application, accounts)
+    facts = BurialFacts(
+        received_on=application.received_on,
+        death_date=registry_date or (certificate_date if from_document else None),
+        death_certificate_given=bool(certificates),
+        deceased_known=person is not None or from_document,
+        recipient_periods=tuple(
+            RecipientPeriod(str(p.get("kind")), start, parse_day(p.get("to")))
+            for p in periods
+            if (start := parse_day(p.get("from"))) is not None
+        ),
+        payment_account_known=bool(iban),
+        applicant_entity_known=entity_known,
+        death_from_document=from_document,
+    )
+    return BurialCase(facts, application.channel, deceased, iban, certificate_date)
+
+
+def evaluate(case: BurialCase) -> Evaluation:
+    """B§13 checks 1, 4, 5 and B-Std p.9 ground 1, every one explained; documents asked for at the desk."""
+    facts = case.facts
+    out = Explanation()
+    within = int_on("burial.apply_within_years", facts.received_on)
+    out.rule("complete", "B§13 check 1", check_complete(facts) is None, death_date=iso(facts.death_date),
+             death_certificate_given=facts.death_certificate_given, payment_account_known=facts.payment_account_known)
+    out.rule("registries_confirm", "B-Std p.9 ground 1", check_reliable(facts) is None,
+             deceased_known=facts.deceased_known, applicant_entity_known=facts.applicant_entity_known,
+             death_source="document" if facts.death_from_document else ("registry" if facts.death_date else None))
+    kind = recipient_kind_on(facts, facts.death_date) if facts.death_date else None
+    out.rule("recipient_on_date_of_death", "B§13 check 4", check_recipient(facts) is None, recipient_kind=kind,
+             counted_kinds=["age_pension", "basic_pension", "social_benefit", "special_benefit"])
+    out.rule("applied_within_years", "B§13 check 5", check_deadline(facts, within) is None,
+             received_on=iso(facts.received_on), date_of_death=iso(facts.death_date), within_years=within)
+    codes = evaluate_burial(facts, within_years=within)
+    automated = case.channel in AUTOMATED_CHANNELS
+    if not automated and facts.death_date is None and not facts.death_certificate_given:
+        # B-Std p.8: a person decides at the desk; the registry holds no death, so the certificate is asked for.
+        out.request("death_certificate", case.deceased_iin, "the civil registry holds no death record", "B-Std p.8")
+        codes = [c for c in codes if c != "incomplete"]
+    for code in codes:
+        out.refuse(code)
+    return Evaluation(
+        eligible=not codes and not out.requested,
+        automated=automated,
+        reasons=tuple(out.reasons),
+        requested_documents=tuple(out.requested),
+        facts={
+            "date_of_death": iso(facts.death_date),
+            "death_source": "document" if facts.death_from_document else ("registry" if facts.death_date else None),
+            "received_on": facts.received_on.isoformat(),
+            "recipient_kind": kind,
+            "payee_iban": case.payee_iban,
+        },
+        explanation=tuple(out.lines),
+    )

@@ -1,0 +1,128 @@
+"""What every benefit's eligibility policy shares: the registry port, the evaluation, explanation lines.
+
+Pure: no SQLAlchemy, httpx or settings. Gathering talks to the registries only through the
+``Registries`` protocol, which the adapter (adapters/egov.py) implements over the e-gov gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+from common.events import ApplicationData, DocumentRef, RuleResult
+from common.reasons import reason
+
+Record = dict[str, Any]
+
+# Channels where the law lets the system decide (B§19-1, D§20-1, D§21-1).
+AUTOMATED_CHANNELS = frozenset({"portal", "proactive"})
+
+
+class Registries(Protocol):
+    """The registries behind the e-government gateway, as the rules need them."""
+
+    async def person(self, iin: str) -> Record | None: ...
+    async def death(self, iin: str) -> Record | None: ...
+    async def recipient_periods(self, iin: str) -> list[Record]: ...
+    async def bank_accounts(self, iin: str) -> list[Record]: ...
+    async def legal_entity(self, bin_: str) -> Record | None: ...
+    async def disabilities(self, iin: str) -> list[Record]: ...
+    async def births(self, iin: str) -> list[Record]: ...
+    async def marriages(self, iin: str) -> list[Record]: ...
+    async def adoptions(self, iin: str) -> list[Record]: ...
+    async def guardianships(self, iin: str) -> list[Record]: ...
+    async def studies(self, iin: str) -> list[Record]: ...
+    async def court_declarations(self, iin: str) -> list[Record]: ...
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The result of one benefit's rules on one case (the body of eligibility.checked)."""
+
+    eligible: bool
+    automated: bool
+    reasons: tuple[Record, ...] = ()
+    requested_documents: tuple[Record, ...] = ()
+    facts: Record = field(default_factory=dict)
+    explanation: tuple[RuleResult, ...] = ()
+
+
+class Explanation:
+    """Collects the explanation lines and the reasons of one evaluation, in the order the rules ran."""
+
+    def __init__(self) -> None:
+        self.lines: list[RuleResult] = []
+        self.reasons: list[Record] = []
+        self.requested: list[Record] = []
+
+    def rule(self, rule: str, paragraph: str, passed: bool, subject: str | None = None, **facts: Any) -> bool:
+        self.lines.append(RuleResult(rule=rule, paragraph=paragraph, outcome="pass" if passed else "fail", facts=facts, subject=subject))
+        return passed
+
+    def value(self, rule: str, paragraph: str, subject: str | None = None, **facts: Any) -> None:
+        self.lines.append(RuleResult(rule=rule, paragraph=paragraph, outcome="value", facts=facts, subject=subject))
+
+    def refuse(self, code: str, subject: str | None = None) -> None:
+        item = reason(code, subject)
+        if item not in self.reasons:
+            self.reasons.append(item)
+
+    def request(self, doc_type: str, about: str | None, why: str, paragraph: str) -> None:
+        item = {"type": doc_type, "about": about, "reason": why, "paragraph": paragraph}
+        if item not in self.requested:
+            self.requested.append(item)
+
+
+def iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def parse_day(value: Any) -> date | None:
+    """An ISO date from a registry answer or a document's facts; None when absent or malformed."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def in_force(start: date | None, end: date | None, on: date) -> bool:
+    """A record valid from ``start`` to ``end`` inclusive (None: open) covers ``on``."""
+    return start is not None and start <= on and (end is None or on <= end)
+
+
+def documents_of(application: ApplicationData, types: Iterable[str], about: str | None = None) -> list[DocumentRef]:
+    """The application's documents of these types; with ``about``, those about that person (or about nobody named)."""
+    wanted = set(types)
+    return [d for d in application.documents if d.type in wanted and (about is None or d.about in (about, None))]
+
+
+def payee_iban(application: ApplicationData, accounts: list[Record]) -> str | None:
+    """The application's IBAN, else the first account the banks' registry knows for the applicant."""
+    if application.iban:
+        return application.iban
+    first = accounts[0].get("iban") if accounts else None
+    return first if isinstance(first, str) else None
+
+
+def age_on(birth: date, on: date) -> int:
+    """Full years on ``on`` (a birthday counts on its day; 29 February on 28 February in other years)."""
+    years = on.year - birth.year
+    try:
+        birthday = birth.replace(year=on.year)
+    except ValueError:
+        birthday = date(on.year, 2, 28)
+    return years - (1 if on < birthday else 0)
+
+
+def add_years(day: date, years: int) -> date:
+    """Same day and month ``years`` later; 29 February becomes 28 February."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
