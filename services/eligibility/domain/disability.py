@@ -106,7 +106,8 @@ def evaluate(case: DisabilityCase) -> Evaluation:
         out.refuse("applicant_deceased")
     current = next((r for r in reversed(case.records) if in_force(r.established_on, r.until, on)), None)
     first_time = current is not None and all(r.established_on >= current.established_on for r in case.records)
-    automated = app.channel in AUTOMATED_CHANNELS and current is not None and current.cause in AUTOMATED_CAUSES
+    # D§20-1: on the portal and the proactive service the system also refuses by itself when the record is missing.
+    automated = app.channel in AUTOMATED_CHANNELS and (current is None or current.cause in AUTOMATED_CAUSES)
     out.rule("disability_in_force", "D§4", current is not None, received_on=on.isoformat(),
              established_on=iso(current.established_on) if current else None,
              until=iso(current.until) if current else None, source=current.source if current else None)
@@ -119,7 +120,7 @@ def evaluate(case: DisabilityCase) -> Evaluation:
     else:
         out.value("cause_and_group", "D§20-1, D§21-1", cause=current.cause, group=current.group,
                   automated_causes=sorted(AUTOMATED_CAUSES))
-    if app.channel == "provider":
+    if app.channel == "provider" and current is not None:
         if not out.rule("provider_first_establishment", "D-Std p.2", first_time):
             out.refuse("provider_not_first_time")
     out.value("path", "D§20-1, D§21-1", channel=app.channel, automated=automated)

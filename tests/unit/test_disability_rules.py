@@ -1,0 +1,134 @@
+"""Disability eligibility rules, table-first (D§4, D§7, D§20-1, D§21-1, D-Std p.2, p.9)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any
+
+import pytest
+
+from common.events import ApplicationData, DocumentRef
+from services.eligibility.domain.disability import DisabilityCase, DisabilityRecord, evaluate
+
+APPLIED = date(2026, 11, 16)
+APPLICANT = "850412312456"
+
+
+def application(channel: str = "portal", **changes: Any) -> ApplicationData:
+    data: dict[str, Any] = {
+        "application_id": uuid.uuid4(), "benefit": "disability", "channel": channel, "status": "registered",
+        "received_at": datetime(2026, 11, 16, 5, tzinfo=timezone.utc), "received_on": APPLIED,
+        "applicant": {"iin": APPLICANT}, "iban": "KZ86125KZT5004100100",
+    }
+    return ApplicationData.model_validate(data | changes)
+
+
+def record(cause: str | None = "general_illness", established: date = date(2026, 10, 1), until: date | None = None,
+           group: int | None = 2, source: str = "registry") -> DisabilityRecord:
+    return DisabilityRecord(group, cause, established, until, source)
+
+
+def case(*records: DisabilityRecord, channel: str = "portal", deceased: bool = False, known: bool = True,
+         iban: str | None = "KZ86125KZT5004100100", **app: Any) -> DisabilityCase:
+    return DisabilityCase(application(channel, **app), known, date(1985, 4, 12), deceased, tuple(records), iban)
+
+
+def codes(evaluation: Any) -> list[str]:
+    return [r["code"] for r in evaluation.reasons]
+
+
+@pytest.mark.parametrize(
+    ("channel", "cause", "automated"),
+    [
+        ("portal", "general_illness", True),  # D§20-1
+        ("proactive", "work_injury", True),  # D§21-1
+        ("portal", "childhood", False),  # another cause: a specialist signs
+        ("portal", "child", False),
+        ("state_corp", "general_illness", False),  # desk: always a specialist
+        ("provider", "general_illness", False),
+    ],
+)
+def test_automated_path_only_for_general_illness_or_work_injury_via_portal_or_proactive(channel: str, cause: str, automated: bool) -> None:
+    """D§20-1, D§21-1: the cause and the channel together open the automated path."""
+    result = evaluate(case(record(cause), channel=channel))
+    assert result.automated is automated
+    assert result.eligible is True
+
+
+@pytest.mark.parametrize(
+    ("until", "eligible"),
+    [
+        (date(2026, 11, 15), False),  # ended the day before the application
+        (date(2026, 11, 16), True),  # ends on the application day: still in force
+        (None, True),
+    ],
+)
+def test_record_in_force_on_the_application_date(until: date | None, eligible: bool) -> None:
+    """D§4: a disability established and in force on the date of application."""
+    result = evaluate(case(record(until=until)))
+    assert result.eligible is eligible
+    if not eligible:
+        assert codes(result) == ["no_disability"]
+
+
+def test_established_after_the_application_does_not_count() -> None:
+    """D§4: the right arises from the establishment date."""
+    assert codes(evaluate(case(record(established=date(2026, 11, 17))))) == ["no_disability"]
+
+
+def test_automated_path_refuses_when_the_record_is_missing() -> None:
+    """D§20-1: a refusal when the case file lacks data; no documents are asked on the automated path."""
+    result = evaluate(case(channel="proactive"))
+    assert (result.eligible, codes(result), result.requested_documents) == (False, ["no_disability"], ())
+    assert result.automated is True  # the system signs the refusal
+
+
+@pytest.mark.parametrize("channel", ["state_corp", "provider"])
+def test_a_person_deciding_asks_for_the_certificate_instead(channel: str) -> None:
+    """D§7: where the registry has no record, the applicant attaches the disability certificate."""
+    result = evaluate(case(channel=channel))
+    assert result.eligible is False and codes(result) == []
+    assert [(d["type"], d["about"]) for d in result.requested_documents] == [("disability_certificate", APPLICANT)]
+
+
+def test_a_certificate_stands_in_for_the_record() -> None:
+    """D§7: the certificate's data decides when the registry is silent."""
+    result = evaluate(case(record(source="document"), channel="state_corp"))
+    assert result.eligible is True and result.facts["disability_source"] == "document"
+
+
+@pytest.mark.parametrize(
+    ("known", "deceased", "expected"),
+    [(False, False, "data_unreliable"), (True, True, "applicant_deceased")],
+)
+def test_applicant_must_be_known_and_alive(known: bool, deceased: bool, expected: str) -> None:
+    """D-Std p.9 ground 1: the registries contradict the application."""
+    assert expected in codes(evaluate(case(record(), known=known, deceased=deceased)))
+
+
+def test_provider_only_for_a_first_establishment() -> None:
+    """D-Std p.2: the service provider accepts only when disability is established for the first time."""
+    earlier = record(established=date(2020, 1, 1), until=date(2025, 1, 1))
+    assert codes(evaluate(case(earlier, record(), channel="provider"))) == ["provider_not_first_time"]
+    assert evaluate(case(record(), channel="provider")).eligible is True
+
+
+def test_automated_path_needs_an_account() -> None:
+    """D-Std p.8: an account to pay to (the application's or the registry's)."""
+    assert codes(evaluate(case(record(), iban=None, channel="portal"))) == ["no_payable_account"]
+
+
+def test_facts_carry_what_the_decision_computes_from() -> None:
+    """Facts contract (docs/events.md): cause, group, establishment, the choices of the one application."""
+    result = evaluate(case(record("childhood", group=1), also_apply_for=["special_state_disability"]))
+    assert result.facts["cause"] == "childhood" and result.facts["group"] == 1
+    assert result.facts["established_on"] == "2026-10-01" and result.facts["applicant_birth_date"] == "1985-04-12"
+    assert result.facts["also_apply_for"] == ["special_state_disability"]
+    assert any(line.paragraph == "D§4" for line in result.explanation)
+
+
+def test_documents_are_read_from_the_application() -> None:
+    """The application's documents are typed refs (common.events)."""
+    doc = DocumentRef(type="disability_certificate", facts={"group": 2, "cause": "general_illness", "established_on": "2026-10-01"})
+    assert application("state_corp", documents=[doc]).documents[0].facts["group"] == 2
