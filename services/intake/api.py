@@ -7,18 +7,27 @@ import uuid
 from datetime import datetime, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from common.calendar import ALMATY
-from common.caller import CallerDep
+from common.caller import Caller, CallerDep
 from common.problems import Problem
 from services.intake import handlers
 from services.intake.adapters.orm import Application
 from services.intake.schemas import ApplicationList, ApplicationOut, DocumentsIn, parse_application
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
+
+
+def _operator(caller: CallerDep) -> Caller:
+    """api.md Documents: only a State Corporation operator attaches documents (checked before the body is read)."""
+    caller.require("operator")
+    return caller
+
+
+OperatorDep = Annotated[Caller, Depends(_operator)]
 
 
 def to_out(app: Application, history: list) -> ApplicationOut:
@@ -118,10 +127,9 @@ async def submit_application(
     },
 )
 async def attach_documents(
-    application_id: uuid.UUID, request: Request, caller: CallerDep, payload: DocumentsIn
+    application_id: uuid.UUID, request: Request, caller: OperatorDep, payload: DocumentsIn
 ) -> ApplicationOut:
     runtime = request.app.state.runtime
-    caller.require("operator")
     async with runtime.sessions() as session, session.begin():
         app = await _service(request).attach_documents(
             session, application_id, payload=payload, caller=caller, now=datetime.now(timezone.utc)

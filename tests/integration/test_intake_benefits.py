@@ -130,7 +130,7 @@ def queued(app: dict, decision_id: str) -> Envelope:
 
 def _bad_bodies() -> list[tuple[str, dict, str]]:
     deceased, child = new_deceased(), new_iin(CHILD)
-    applicant = new_iin(ADULT)
+    applicant, unborn = new_iin(ADULT), date.today() + timedelta(days=400)
     return [
         ("dependant-twice", survivor(deceased=deceased, dependants=[child, child]), "dependants[1]"),
         ("dependant-is-deceased", survivor(deceased=deceased, dependants=[deceased]), "dependants[0]"),
@@ -143,6 +143,15 @@ def _bad_bodies() -> list[tuple[str, dict, str]]:
         ("burial-dependants", burial("state_corp", applicant=applicant, deceased=deceased, dependants=[child]), "dependants"),
         ("unknown-also-apply", disability(also_apply_for=["pension"]), "also_apply_for[0]"),
         ("disability-bin", disability() | {"applicant": {"bin": "940140000385"}}, "applicant.bin"),
+        ("dependant-is-applicant",
+         survivor(deceased=deceased, dependants=[applicant], applicant={"iin": applicant}), "dependants[0]"),
+        ("unborn-applicant", disability(applicant=new_iin(unborn)), "applicant.iin"),
+        ("unborn-deceased", survivor(deceased=new_iin(unborn), dependants=[child]), "deceased_iin"),
+        ("burial-also-apply",
+         burial("state_corp", applicant=applicant, deceased=deceased, also_apply_for=["special_state_disability"]),
+         "also_apply_for"),
+        ("also-apply-twice", disability(also_apply_for=["special_state_disability"] * 2), "also_apply_for[1]"),
+        ("survivor-provider", survivor(deceased=deceased, dependants=[child], channel="provider"), "channel"),
     ]
 
 
@@ -319,6 +328,8 @@ async def test_documents_403_for_others_404_unknown_409_when_not_awaiting(intake
     app, applicant = await _awaiting_certificate(intake)
     for role in ("specialist", "citizen", "mobile", "ops"):
         assert (await attach(intake, app["id"], [certificate(applicant)], role=role)).status_code == 403
+    # The role is checked before the body: a non-operator learns nothing from a malformed body's 422.
+    assert (await attach(intake, app["id"], [{"type": ""}], role="citizen")).status_code == 403
     assert (await attach(intake, str(uuid.uuid4()), [certificate(applicant)])).status_code == 404
     registered = await file(intake, disability())
     r = await attach(intake, registered["id"], [certificate(applicant)])
