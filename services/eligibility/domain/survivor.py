@@ -163,12 +163,16 @@ def judge(case: SurvivorCase, dep: DependantRecords, out: Explanation) -> tuple[
     disabled_before = any(
         (est := parse_day(r.get("established_on"))) is not None and est < add_years(born, minor_below) for r in dep.disabilities
     )
-    if out.rule("minor", "S§7", age < minor_below, subject=dep.iin, age=age, born=born.isoformat(), below=minor_below):
+    # One line for the basis that holds (or for why none does), so an eligible person shows no failed line.
+    if age < minor_below:
+        out.rule("minor", "S§7", True, subject=dep.iin, age=age, born=born.isoformat(), below=minor_below)
         return True, "minor", kind, born
-    if out.rule("disabled_before_18", "S§7", disabled_before, subject=dep.iin):
+    if disabled_before:
+        out.rule("disabled_before_18", "S§7", True, subject=dep.iin, age=age, born=born.isoformat())
         return True, "disabled_before_18", kind, born
     if age >= student_below:
-        out.rule("student_age", "S§7", False, subject=dep.iin, age=age, below=student_below)
+        out.rule("dependant_basis", "S§7", False, subject=dep.iin, age=age, student_below=student_below,
+                 disabled_before_18=False)
         out.refuse("not_dependant", dep.iin)
         return False, None, kind, born
     covering = [s for s in dep.studies if in_force(parse_day(s.get("from")), parse_day(s.get("to")), on)]
