@@ -27,6 +27,9 @@ DECEASED, APPLICANT, CHILD_A, CHILD_B = "480301300013", "790303402568", "1501016
         ("disability", SATURDAY_1000, date(2026, 11, 9)),
         ("burial", SATURDAY_1000, date(2026, 11, 9)),
         ("survivor", SATURDAY_1000, date(2026, 11, 9)),
+        # facts.md 2025: Sunday 5 Jan was a working day (3 Jan moved off): a Saturday application registers on it.
+        ("survivor", datetime(2025, 1, 4, 5, 0, tzinfo=timezone.utc), date(2025, 1, 5)),
+        ("disability", datetime(2025, 1, 4, 5, 0, tzinfo=timezone.utc), date(2025, 1, 5)),
     ],
 )
 def test_registration_day_per_benefit(benefit: str, received_at: datetime, registered_on: date) -> None:
@@ -50,6 +53,8 @@ def test_registration_day_per_benefit(benefit: str, received_at: datetime, regis
         ("disability", "state_corp", False, 0, date(2026, 12, 10), date(2026, 12, 22), False),
         ("survivor", "state_corp", False, 5, date(2026, 12, 10), date(2026, 12, 29), False),
         ("disability", "portal", True, 0, date(2026, 12, 15), date(2026, 12, 17), True),
+        # From the working Sunday 5 Jan 2025: 6 Jan, (7 Jan Orthodox Christmas off), 8 Jan, 9 Jan.
+        ("burial", "state_corp", False, 0, date(2025, 1, 5), date(2025, 1, 9), False),
     ],
 )
 def test_due_dates(
