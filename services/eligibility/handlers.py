@@ -65,7 +65,9 @@ def _document_evidence(application: ApplicationData) -> list[dict[str, Any]]:
     ]
 
 
-def result_event(application: ApplicationData, round_: int, evaluation: Evaluation, evidence: list[dict[str, Any]]) -> EligibilityChecked:
+def result_event(
+    application: ApplicationData, round_: int, evaluation: Evaluation, evidence: list[dict[str, Any]]
+) -> EligibilityChecked:
     return EligibilityChecked.model_validate(
         {
             "application_id": application.application_id,
@@ -106,7 +108,8 @@ async def run_one_check(sessions: async_sessionmaker, registries: EgovRegistries
         check.status = "done"
         check.result = result.model_dump(mode="json")
         check.completed_at = datetime.now(timezone.utc)
-        await add_event(session, messaging, TOPIC, envelope_of(result, source=SOURCE, subject=str(check.application_id)))
+        envelope = envelope_of(result, source=SOURCE, subject=str(check.application_id))
+        await add_event(session, messaging, TOPIC, envelope)
         return 1
 
 

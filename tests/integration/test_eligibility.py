@@ -115,7 +115,9 @@ async def test_registry_outage_delays_the_check_and_never_refuses(sessions, sand
     assert event.data["eligible"] is True
 
 
-async def test_portal_application_without_iban_is_paid_to_the_account_the_bank_registry_knows(sessions, sandbox, registries):
+async def test_portal_application_without_iban_is_paid_to_the_account_the_bank_registry_knows(
+    sessions, sandbox, registries
+):
     """B§13 check 1: the account to pay to may come from the registry instead of the application."""
     deceased, citizen = new_deceased(), new_iin()
     await sandbox.seed(**deceased_fixtures(deceased), bank_accounts=[{"iin": citizen, "iban": OTHER_IBAN}])

@@ -50,8 +50,10 @@ async def test_disability_on_the_portal_is_automated_with_the_record_as_evidence
     assert any(line["paragraph"] == "D§4" for line in result["explanation"])
 
 
-async def test_disability_at_the_desk_asks_for_the_certificate_then_decides_on_it_in_round_2(sessions, sandbox, registries):
-    """D§7: no record → the certificate is asked for; with it attached, the next round decides and keeps it as evidence."""
+async def test_disability_at_the_desk_asks_for_the_certificate_then_decides_on_it_in_round_2(
+    sessions, sandbox, registries
+):
+    """D§7: no record → the certificate is asked for; with it attached, the next round decides and keeps it."""
     applicant = new_iin(date(1984, 3, 3))
     await sandbox.seed(persons=[{"iin": applicant, "last_name": "А", "first_name": "Б", "birth_date": "1984-03-03"}])
     data = application_data(benefit="disability", channel="state_corp", applicant_iin=applicant)
@@ -66,7 +68,8 @@ async def test_disability_at_the_desk_asks_for_the_certificate_then_decides_on_i
     assert second["facts"]["disability_source"] == "document"
     assert [e["source"] for e in second["evidence"] if e["source"] == "document"] == ["document"]
     async with sessions() as session:
-        rounds = (await session.scalars(select(Check.round).where(Check.application_id == uuid.UUID(data["application_id"])))).all()
+        query = select(Check.round).where(Check.application_id == uuid.UUID(data["application_id"]))
+        rounds = (await session.scalars(query)).all()
     assert sorted(rounds) == [1, 2]
 
 

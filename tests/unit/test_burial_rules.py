@@ -16,6 +16,7 @@ from services.eligibility.domain.rules import (
     check_recipient,
     check_reliable,
     evaluate_burial,
+    recipient_kind_on,
 )
 
 DEATH = date(2023, 5, 10)
@@ -193,7 +194,12 @@ def test_b13_check5_without_a_death_date_is_left_to_other_checks() -> None:
             ["incomplete", "not_a_recipient", "deadline_passed"],
         ),
         (
-            {"payment_account_known": False, "deceased_known": False, "recipient_periods": (), "received_on": date(2026, 5, 11)},
+            {
+                "payment_account_known": False,
+                "deceased_known": False,
+                "recipient_periods": (),
+                "received_on": date(2026, 5, 11),
+            },
             ["incomplete", "data_unreliable", "not_a_recipient", "deadline_passed"],
         ),
         # no death record and a certificate: check 4 and check 5 cannot run, ground 1 says why
@@ -218,3 +224,43 @@ def test_b13_evaluate_burial_passes_within_years_to_check5() -> None:
     late_for_one_year = facts(received_on=date(2024, 5, 11))
     assert evaluate_burial(late_for_one_year, within_years=1) == ["deadline_passed"]
     assert evaluate_burial(late_for_one_year, within_years=3) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "counted"),
+    [
+        ("age_pension", True),
+        ("basic_pension", True),
+        ("social_benefit", True),
+        ("special_benefit", True),
+        ("disability_benefit", False),  # a payment of another kind: not one of the four
+        ("survivor_benefit", False),
+        ("housing_assistance", False),
+    ],
+)
+def test_b13_check4_counts_only_the_four_kinds(kind: str, counted: bool) -> None:
+    """B§13 check 4: an age pension, the basic pension, a state social or special benefit, and nothing else."""
+    period = RecipientPeriod(kind, date(2010, 1, 1), None)
+    assert recipient_kind_on(facts(recipient_periods=(period,)), DEATH) == (kind if counted else None)
+    assert check_recipient(facts(recipient_periods=(period,))) == (None if counted else "not_a_recipient")
+
+
+def test_b13_check4_another_kind_beside_one_of_the_four_names_the_counted_one() -> None:
+    """B§13 check 4: the kind reported is one of the four, even when another payment is listed first."""
+    other = RecipientPeriod("housing_assistance", date(2000, 1, 1), None)
+    assert recipient_kind_on(facts(recipient_periods=(other, PENSION)), DEATH) == "age_pension"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "counted"),
+    [
+        (date(2010, 1, 1), DEATH, True),  # ended on the date of death: still received on it
+        (date(2010, 1, 1), date(2023, 5, 9), False),  # ended the day before
+        (DEATH, None, True),  # began on the date of death
+        (date(2023, 5, 11), None, False),  # began the day after
+    ],
+)
+def test_b13_check4_on_the_date_of_death(start: date, end: date | None, counted: bool) -> None:
+    """B§13 check 4: the period covers the date of death, both ends inclusive."""
+    period = RecipientPeriod("social_benefit", start, end)
+    assert (check_recipient(facts(recipient_periods=(period,))) is None) is counted

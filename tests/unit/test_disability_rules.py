@@ -9,10 +9,17 @@ from typing import Any
 import pytest
 
 from common.events import ApplicationData, DocumentRef
-from services.eligibility.domain.disability import DisabilityCase, DisabilityRecord, evaluate
+from services.eligibility.domain.disability import (
+    DisabilityCase,
+    DisabilityRecord,
+    certificates,
+    evaluate,
+    record_in_force,
+)
 
 APPLIED = date(2026, 11, 16)
 APPLICANT = "850412312456"
+CERTIFICATE_FACTS = {"group": 2, "cause": "general_illness", "established_on": "2026-10-01"}
 
 
 def application(channel: str = "portal", **changes: Any) -> ApplicationData:
@@ -49,7 +56,9 @@ def codes(evaluation: Any) -> list[str]:
         ("provider", "general_illness", False),
     ],
 )
-def test_automated_path_only_for_general_illness_or_work_injury_via_portal_or_proactive(channel: str, cause: str, automated: bool) -> None:
+def test_automated_path_only_for_general_illness_or_work_injury_via_portal_or_proactive(
+    channel: str, cause: str, automated: bool
+) -> None:
     """D§20-1, D§21-1: the cause and the channel together open the automated path."""
     result = evaluate(case(record(cause), channel=channel))
     assert result.automated is automated
@@ -130,5 +139,84 @@ def test_facts_carry_what_the_decision_computes_from() -> None:
 
 def test_documents_are_read_from_the_application() -> None:
     """The application's documents are typed refs (common.events)."""
-    doc = DocumentRef(type="disability_certificate", facts={"group": 2, "cause": "general_illness", "established_on": "2026-10-01"})
+    doc = DocumentRef(type="disability_certificate", facts=CERTIFICATE_FACTS)
     assert application("state_corp", documents=[doc]).documents[0].facts["group"] == 2
+
+
+@pytest.mark.parametrize(
+    ("records", "expected"),
+    [
+        # the latest establishment in force wins
+        ((record(established=date(2024, 1, 1)), record(established=date(2026, 1, 1))), date(2026, 1, 1)),
+        # a later one not yet in force does not
+        ((record(established=date(2024, 1, 1)), record(established=date(2026, 12, 1))), date(2024, 1, 1)),
+        # the registry's record before a certificate's, even an older one
+        ((record(established=date(2024, 1, 1)), record(established=date(2026, 1, 1), source="document")),
+         date(2024, 1, 1)),
+        # a certificate where the registry has nothing in force
+        ((record(established=date(2020, 1, 1), until=date(2021, 1, 1)), record(source="document")), date(2026, 10, 1)),
+        ((), None),
+    ],
+)
+def test_the_record_in_force(records: tuple[DisabilityRecord, ...], expected: date | None) -> None:
+    """D§4, D§7: the establishment in force on the application date; a certificate only where the registry is silent."""
+    found = record_in_force(records, APPLIED)
+    assert (found.established_on if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("facts", "about", "counted"),
+    [
+        (CERTIFICATE_FACTS, APPLICANT, True),
+        (CERTIFICATE_FACTS, None, True),  # about nobody named: the applicant
+        (CERTIFICATE_FACTS, "990101300123", False),  # about another person
+        ({"group": 2, "established_on": "2026-10-01"}, APPLICANT, False),  # no cause: the amount cannot follow
+        ({"cause": "child", "established_on": "2026-10-01"}, APPLICANT, True),  # a child's disability has no group
+        ({"group": 2, "cause": "general_illness"}, APPLICANT, False),  # no establishment date
+    ],
+)
+def test_a_certificate_counts_with_its_cause_and_date(facts: dict[str, Any], about: str | None, counted: bool) -> None:
+    """D§7, D-Std p.8 (project decision): the certificate's cause and establishment date stand in for the record."""
+    doc = {"type": "disability_certificate", "about": about, "facts": facts}
+    assert bool(certificates(application("state_corp", documents=[doc]))) is counted
+
+
+def test_a_certificate_that_shows_nothing_in_force_is_refused_not_asked_again() -> None:
+    """D§7 (project decision): the documents came; the specialist refuses instead of asking once more."""
+    doc = {"type": "disability_certificate", "about": APPLICANT,
+           "facts": {"group": 2, "cause": "general_illness", "established_on": "2020-01-01", "until": "2021-01-01"}}
+    app = application("state_corp", documents=[doc])
+    result = evaluate(DisabilityCase(app, True, date(1985, 4, 12), False, certificates(app), None))
+    assert (codes(result), result.requested_documents, result.automated) == (["no_disability"], (), False)
+
+
+@pytest.mark.parametrize(
+    ("records", "first_time"),
+    [
+        ((record(),), True),
+        ((record(established=date(2020, 1, 1), until=date(2025, 1, 1)), record()), False),
+        # a re-examination the same day is not an earlier establishment
+        ((record(until=date(2026, 10, 31)), record()), True),
+    ],
+)
+def test_first_time_is_no_earlier_establishment(records: tuple[DisabilityRecord, ...], first_time: bool) -> None:
+    """D-Std p.2: the provider takes a first establishment only; the fact travels to the decision."""
+    assert evaluate(case(*records, channel="state_corp")).facts["first_time"] is first_time
+
+
+def test_provider_without_a_record_asks_for_the_certificate() -> None:
+    """D§7, D-Std p.2: the provider's specialist asks for the certificate; first time is judged when it comes."""
+    result = evaluate(case(channel="provider"))
+    assert codes(result) == [] and [d["type"] for d in result.requested_documents] == ["disability_certificate"]
+
+
+def test_occupational_disease_does_not_widen_the_automated_path() -> None:
+    """D§20-1, D§21-1: only general illness or work injury; any other cause goes to a specialist."""
+    result = evaluate(case(record("occupational_disease"), channel="portal"))
+    assert result.automated is False and result.eligible is True
+
+
+def test_a_person_deciding_needs_no_account_check() -> None:
+    """D-Std p.8: the account is checked on the automated path; a specialist sees payee_iban null."""
+    result = evaluate(case(record(), iban=None, channel="state_corp"))
+    assert result.eligible is True and result.facts["payee_iban"] is None

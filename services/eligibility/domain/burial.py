@@ -97,7 +97,12 @@ def evaluate(case: BurialCase) -> Evaluation:
     if not automated and facts.death_date is None and not facts.death_certificate_given:
         # B-Std p.8: a person decides at the desk; the registry holds no death, so the certificate is asked for.
         out.request("death_certificate", case.deceased_iin, "the civil registry holds no death record", "B-Std p.8")
-        codes = [c for c in codes if c != "incomplete"]
+        # Project decision: what the certificate can prove (the death; the person, for a death abroad) is not
+        # refused before it arrives; a missing account still is (check 1), so the citizen learns it at once.
+        if facts.applicant_entity_known:
+            codes = [c for c in codes if c != "data_unreliable"]
+        if facts.payment_account_known:
+            codes = [c for c in codes if c != "incomplete"]
     for code in codes:
         out.refuse(code)
     return Evaluation(

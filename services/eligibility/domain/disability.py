@@ -17,7 +17,7 @@ from services.eligibility.domain.model import (
     Explanation,
     Record,
     Registries,
-    documents_of,
+    documents_about,
     in_force,
     iso,
     parse_day,
@@ -66,29 +66,54 @@ async def gather(registries: Registries, application: ApplicationData) -> Disabi
     """D§7: the registries the specialist (desk) or the system (portal, proactive) asks through the gateway."""
     iin = application.applicant.iin or ""
     person = await registries.person(iin)  # first and alone: an outage shows before anything else is asked
-    death = await registries.death(iin)
-    disabilities, accounts, *_evidence = await asyncio.gather(
-        registries.disabilities(iin),
-        registries.bank_accounts(iin) if not application.iban else _none(),
-        registries.births(iin),
-        registries.marriages(iin),
-        registries.guardianships(iin),
-        registries.adoptions(iin),
+    (death, disabilities, accounts), _evidence = await asyncio.gather(
+        asyncio.gather(
+            registries.death(iin),
+            registries.disabilities(iin),
+            registries.bank_accounts(iin) if not application.iban else _none(),
+        ),
+        # D§7: asked and kept as evidence (marriage: surname change; guardianship; adoption; a child's birth).
+        asyncio.gather(
+            registries.births(iin), registries.marriages(iin), registries.guardianships(iin), registries.adoptions(iin)
+        ),
     )
     records = [r for r in (_record(raw, "registry") for raw in disabilities) if r]
-    # D§7: where the registry holds no record, the certificate the applicant brought stands in for it.
-    for doc in documents_of(application, ["disability_certificate"]):
-        from_doc = _record(doc.facts, "document")
-        if from_doc:
-            records.append(from_doc)
     return DisabilityCase(
         application=application,
         person_known=person is not None,
         birth_date=parse_day((person or {}).get("birth_date")),
         deceased=death is not None,
-        records=tuple(sorted(records, key=lambda r: r.established_on)),
+        records=tuple(sorted(records, key=lambda r: r.established_on)) + certificates(application),
         payee_iban=payee_iban(application, accounts),
     )
+
+
+def certificates(application: ApplicationData) -> tuple[DisabilityRecord, ...]:
+    """D§7, D-Std p.8: the disability certificates attached about the applicant, read as establishment records.
+
+    Project decision: a certificate counts only with its cause and its establishment date (the amount depends on the
+    cause, the period on the date); the group may be absent (a child's disability has none).
+    """
+    found = [
+        record
+        for doc in documents_about(application, ["disability_certificate"], application.applicant.iin or "")
+        if doc.facts.get("cause") and (record := _record(doc.facts, "document")) is not None
+    ]
+    return tuple(sorted(found, key=lambda r: r.established_on))
+
+
+def record_in_force(records: tuple[DisabilityRecord, ...], on: date) -> DisabilityRecord | None:
+    """D§4: the latest establishment in force on ``on``: the registry's record, else a certificate's."""
+    for source in ("registry", "document"):
+        in_time = [r for r in records if r.source == source and in_force(r.established_on, r.until, on)]
+        if in_time:
+            return max(in_time, key=lambda r: r.established_on)
+    return None
+
+
+def first_establishment(records: tuple[DisabilityRecord, ...], current: DisabilityRecord) -> bool:
+    """D-Std p.2: disability established for the first time: no record was established before the one in force."""
+    return all(r.established_on >= current.established_on for r in records)
 
 
 async def _none() -> list[Record]:
@@ -104,8 +129,8 @@ def evaluate(case: DisabilityCase) -> Evaluation:
         out.refuse("data_unreliable")
     if not out.rule("applicant_alive", "D-Std p.9 ground 1", not case.deceased):
         out.refuse("applicant_deceased")
-    current = next((r for r in reversed(case.records) if in_force(r.established_on, r.until, on)), None)
-    first_time = current is not None and all(r.established_on >= current.established_on for r in case.records)
+    current = record_in_force(case.records, on)
+    first_time = current is not None and first_establishment(case.records, current)
     # D§20-1: on the portal and the proactive service the system also refuses by itself when the record is missing.
     automated = app.channel in AUTOMATED_CHANNELS and (current is None or current.cause in AUTOMATED_CAUSES)
     out.rule("disability_in_force", "D§4", current is not None, received_on=on.isoformat(),
@@ -114,6 +139,10 @@ def evaluate(case: DisabilityCase) -> Evaluation:
     if current is None:
         if app.channel in AUTOMATED_CHANNELS:
             out.refuse("no_disability")  # D§20-1: the automated path refuses when the data is missing
+        elif documents_about(app, ["disability_certificate"], app.applicant.iin or ""):
+            # Project decision: the certificate came and shows no disability in force on the application date
+            # (or lacks its cause and date): the specialist refuses instead of asking for it again.
+            out.refuse("no_disability")
         else:
             out.request("disability_certificate", app.applicant.iin, "the central disability database holds no "
                         "record in force on the application date", "D§7, D-Std p.8")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from common.events import ApplicationData, DocumentRef, RuleResult
 from common.reasons import reason
@@ -58,7 +58,8 @@ class Explanation:
         self.requested: list[Record] = []
 
     def rule(self, rule: str, paragraph: str, passed: bool, subject: str | None = None, **facts: Any) -> bool:
-        self.lines.append(RuleResult(rule=rule, paragraph=paragraph, outcome="pass" if passed else "fail", facts=facts, subject=subject))
+        outcome: Literal["pass", "fail"] = "pass" if passed else "fail"
+        self.lines.append(RuleResult(rule=rule, paragraph=paragraph, outcome=outcome, facts=facts, subject=subject))
         return passed
 
     def value(self, rule: str, paragraph: str, subject: str | None = None, **facts: Any) -> None:
@@ -100,6 +101,15 @@ def documents_of(application: ApplicationData, types: Iterable[str], about: str 
     """The application's documents of these types; with ``about``, those about that person (or about nobody named)."""
     wanted = set(types)
     return [d for d in application.documents if d.type in wanted and (about is None or d.about in (about, None))]
+
+
+def documents_about(application: ApplicationData, types: Iterable[str], iin: str) -> list[DocumentRef]:
+    """The application's documents of these types about exactly this person (about None: the applicant)."""
+    wanted = set(types)
+    return [
+        d for d in application.documents
+        if d.type in wanted and (d.about == iin or (d.about is None and iin == application.applicant.iin))
+    ]
 
 
 def payee_iban(application: ApplicationData, accounts: list[Record]) -> str | None:

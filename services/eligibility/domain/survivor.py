@@ -9,8 +9,10 @@ dependant is judged on its own (S§7); a person always signs (S-Std p.2), so a m
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from common.events import ApplicationData
 from common.identifiers import iin_birth_date
@@ -22,6 +24,7 @@ from services.eligibility.domain.model import (
     Registries,
     add_years,
     age_on,
+    documents_about,
     documents_of,
     in_force,
     iso,
@@ -31,6 +34,7 @@ from services.eligibility.domain.model import (
 
 KINSHIP_DOCUMENTS = ("birth_certificate", "adoption_decision", "paternity_certificate")
 DEATH_DOCUMENTS = ("death_certificate", "court_decision")
+KINSHIPS = frozenset({"child", "adopted", "grandchild", "sibling"})
 
 
 @dataclass(frozen=True)
@@ -74,15 +78,16 @@ async def _no_accounts() -> list[Record]:
 async def gather(registries: Registries, application: ApplicationData) -> SurvivorCase:
     """S§6: the breadwinner's death, then each dependant's kinship, life, age, study and disability."""
     deceased = application.deceased_iin or ""
+    applicant = application.applicant.iin or ""
     death = await registries.death(deceased)  # first and alone: an outage shows before anything else is asked
-    declarations, births, adoptions, accounts, _marriages = await asyncio.gather(
+    declarations, births, adoptions, accounts, _person, _marriages = await asyncio.gather(
         registries.court_declarations(deceased),
-        registries.births(deceased),
+        registries.births(deceased),  # the deceased's own birth (siblings) and their children's (grandchildren)
         registries.adoptions(deceased),
-        registries.bank_accounts(application.applicant.iin or "") if not application.iban else _no_accounts(),
-        registries.marriages(application.applicant.iin or ""),
+        registries.bank_accounts(applicant) if not application.iban else _no_accounts(),
+        registries.person(deceased),  # evidence of the breadwinner's identity (S§6)
+        registries.marriages(applicant),  # evidence (S§6: kinship of a spouse caring for the children)
     )
-    await registries.person(deceased)  # kept as evidence of the breadwinner's identity (S§6)
     dependants = await asyncio.gather(*(_dependant(registries, iin) for iin in application.dependants))
     return SurvivorCase(
         application=application,
@@ -100,7 +105,9 @@ def right_arose(case: SurvivorCase) -> tuple[date | None, str | None]:
     died = parse_day((case.death or {}).get("date"))
     if died:
         return died, "death_record"
-    declared = sorted(d for d in (parse_day(r.get("date")) for r in case.declarations if r.get("kind") in ("dead", "missing")) if d)
+    declared = sorted(
+        d for d in (parse_day(r.get("date")) for r in case.declarations if r.get("kind") in ("dead", "missing")) if d
+    )
     if declared:
         return declared[0], "court_declaration"
     for doc in documents_of(case.application, DEATH_DOCUMENTS, case.application.deceased_iin):
@@ -110,88 +117,163 @@ def right_arose(case: SurvivorCase) -> tuple[date | None, str | None]:
     return None, None
 
 
-def kinship(case: SurvivorCase, dep: DependantRecords) -> tuple[str | None, str | None]:
-    """S§7: how the dependant is related to the deceased, and what shows it (registry or document)."""
+def _parents(births: Iterable[Record], child: str | None) -> set[str]:
+    return {p for b in births if b.get("child_iin") == child for p in (b.get("mother_iin"), b.get("father_iin")) if p}
+
+
+def relation(case: SurvivorCase, births: Iterable[Record], dep: str) -> str | None:
+    """S§7: child, grandchild or sibling of the deceased, read off the dependant's and the deceased's birth records.
+
+    The deceased's births answer holds their own birth (their parents: a sibling's parents) and their children's
+    (a grandchild's parent is one of them).
+    """
     deceased = case.application.deceased_iin
-    own_births = [b for b in dep.births if b.get("child_iin") == dep.iin]
-    parents = {p for b in own_births for p in (b.get("mother_iin"), b.get("father_iin")) if p}
+    parents = _parents(births, dep)
     if deceased in parents:
-        return "child", "registry"
+        return "child"
+    children = {
+        b.get("child_iin") for b in case.deceased_births if deceased in (b.get("mother_iin"), b.get("father_iin"))
+    }
+    if parents & children:
+        return "grandchild"
+    if parents & _parents(case.deceased_births, deceased):
+        return "sibling"
+    return None
+
+
+def kinship(case: SurvivorCase, dep: DependantRecords) -> tuple[str | None, str | None]:
+    """S§6, S§7: how the dependant is related to the deceased, and what shows it (registry or document).
+
+    A kinship document about the dependant (birth or paternity certificate, adoption decision) is read like a record:
+    the parents it names are matched as the registry's would be. Project decision: where that finds no link (a
+    parent's own birth predating the registry), the kinship the operator read off the documents (``facts.kinship``)
+    stands; a document naming no parents confirms a child; an adoption decision, an adopted child.
+    """
+    kind = relation(case, dep.births, dep.iin)
+    if kind:
+        return kind, "registry"
+    deceased = case.application.deceased_iin
     if any(a.get("child_iin") == dep.iin and a.get("parent_iin") == deceased for a in dep.adoptions):
         return "adopted", "registry"
-    children = {b.get("child_iin") for b in case.deceased_births if deceased in (b.get("mother_iin"), b.get("father_iin"))}
-    if parents & children:
-        return "grandchild", "registry"
-    deceased_parents = {
-        p for b in case.deceased_births if b.get("child_iin") == deceased for p in (b.get("mother_iin"), b.get("father_iin")) if p
-    }
-    if parents & deceased_parents:
-        return "sibling", "registry"
-    if documents_of(case.application, KINSHIP_DOCUMENTS, dep.iin):
-        return "child", "document"
-    return None, None
+    documents = documents_about(case.application, KINSHIP_DOCUMENTS, dep.iin)
+    for doc in documents:
+        if doc.type == "adoption_decision":
+            return "adopted", "document"
+        mother, father = doc.facts.get("mother_iin"), doc.facts.get("father_iin")
+        if mother or father:
+            kind = relation(case, [{"child_iin": dep.iin, "mother_iin": mother, "father_iin": father}], dep.iin)
+            if kind:
+                return kind, "document"
+        stated = doc.facts.get("kinship")
+        if stated in KINSHIPS:
+            return str(stated), "document"
+        if not (mother or father):
+            return "child", "document"
+    return None, ("document" if documents else None)
 
 
-def judge(case: SurvivorCase, dep: DependantRecords, out: Explanation) -> tuple[bool | None, str | None, str | None, date | None]:
-    """S§7: one dependant: kinship, alive, and one basis (minor, student 18–22, disabled before 18).
+@dataclass(frozen=True)
+class Judgement:
+    """One dependant judged (S§7): eligible (None while documents are asked for), basis, kinship, birth date."""
 
-    Returns (eligible or None while documents are asked for, basis, kinship, birth date).
+    eligible: bool | None
+    basis: str | None
+    kinship: str | None
+    born: date | None
+
+
+def _birth_date(case: SurvivorCase, dep: DependantRecords) -> date | None:
+    """The persons registry's birth date; else a birth certificate's; else the one the IIN encodes."""
+    day = parse_day((dep.person or {}).get("birth_date"))
+    for doc in documents_about(case.application, ["birth_certificate"], dep.iin):
+        day = day or parse_day(doc.facts.get("date"))
+    return day or _born_from_iin(dep.iin)
+
+
+def _basis(case: SurvivorCase, dep: DependantRecords, born: date, out: Explanation) -> tuple[str | None, bool]:
+    """S§7: under 18; disabled before 18 (any age); 18 up to the day before the 23rd birthday in full-time study.
+
+    One explanation line for the basis that holds, or for why none does, so an eligible person shows no failed line.
+    Returns (basis, pending): pending when a student's study is shown by no record at all, so the certificate is asked.
     """
     on = case.application.received_on
-    born = parse_day((dep.person or {}).get("birth_date")) or _born_from_iin(dep.iin)
-    kind, source = kinship(case, dep)
-    if kind is None:
-        cutoff = date_on("registry.cutoff.births", on)
-        older = born is not None and born <= cutoff
-        why = (f"born before the civil registry's cut-off {cutoff.isoformat()}: the record is not expected there"
-               if older else "the civil registry holds no record of kinship to the deceased")
-        out.rule("kinship", "S§6, S§7", False, subject=dep.iin, born=iso(born), cutoff=cutoff.isoformat(), pending="documents")
-        out.request("birth_certificate", dep.iin, why, "S§7")
-        return None, None, None, born
-    out.rule("kinship", "S§7", True, subject=dep.iin, kinship=kind, source=source)
-    if not out.rule("alive", "S§6", dep.death is None, subject=dep.iin,
-                    registry_holds_child_deaths_after=date_on("registry.cutoff.child_deaths", on).isoformat()):
-        out.refuse("not_dependant", dep.iin)
-        return False, None, kind, born
-    if born is None:
-        out.rule("age_known", "S§7", False, subject=dep.iin)
-        out.refuse("not_dependant", dep.iin)
-        return False, None, kind, born
     age = age_on(born, on)
     minor_below = int_on("survivor.age.minor_below", on)
     student_below = int_on("survivor.age.student_below", on)
-    disabled_before = any(
-        (est := parse_day(r.get("established_on"))) is not None and est < add_years(born, minor_below) for r in dep.disabilities
-    )
-    # One line for the basis that holds (or for why none does), so an eligible person shows no failed line.
+    adult_on = add_years(born, minor_below)
+    seen: dict[str, Any] = {"age": age, "born": born.isoformat()}
     if age < minor_below:
-        out.rule("minor", "S§7", True, subject=dep.iin, age=age, born=born.isoformat(), below=minor_below)
-        return True, "minor", kind, born
-    if disabled_before:
-        out.rule("disabled_before_18", "S§7", True, subject=dep.iin, age=age, born=born.isoformat())
-        return True, "disabled_before_18", kind, born
+        out.rule("minor", "S§7", True, dep.iin, **seen, below=minor_below)
+        return "minor", False
+    established = sorted(d for d in (parse_day(r.get("established_on")) for r in dep.disabilities) if d)
+    first = established[0] if established else None
+    disability: dict[str, Any] = {"first_established_on": iso(first), "eighteenth_birthday": adult_on.isoformat()}
+    if first is not None and first < adult_on:
+        out.rule("disabled_before_18", "S§7", True, dep.iin, **seen, **disability)
+        return "disabled_before_18", False
     if age >= student_below:
-        out.rule("dependant_basis", "S§7", False, subject=dep.iin, age=age, student_below=student_below,
-                 disabled_before_18=False)
-        out.refuse("not_dependant", dep.iin)
-        return False, None, kind, born
+        out.rule("dependant_basis", "S§7", False, dep.iin, **seen, student_below=student_below,
+                 disabled_before_18=False, **disability)
+        return None, False
     covering = [s for s in dep.studies if in_force(parse_day(s.get("from")), parse_day(s.get("to")), on)]
-    full_time = any(s.get("form") == "full_time" for s in covering)
-    certificate = any(
-        d.facts.get("form", "full_time") == "full_time" and (parse_day(d.facts.get("valid_until")) or on) >= on
-        for d in documents_of(case.application, ["education_certificate"], dep.iin)
+    certificates = documents_about(case.application, ["education_certificate"], dep.iin)
+    registry_full_time = any(s.get("form") == "full_time" for s in covering)  # academic leave keeps the record
+    certificate_full_time = any(
+        d.facts.get("form") == "full_time" and (parse_day(d.facts.get("valid_until")) or on) >= on for d in certificates
     )
-    if full_time or certificate:
-        out.rule("full_time_study", "S§7", True, subject=dep.iin, age=age,
-                 source="registry" if full_time else "document", academic_leave_counts=True)
-        return True, "student", kind, born
-    if not covering and not dep.studies:
-        out.rule("full_time_study", "S§7", False, subject=dep.iin, age=age, pending="documents")
+    if registry_full_time or certificate_full_time:
+        out.rule("full_time_study", "S§7", True, dep.iin, **seen, student_below=student_below,
+                 source="registry" if registry_full_time else "document", academic_leave_counts=True)
+        return "student", False
+    if not dep.studies and not certificates:
+        out.rule("full_time_study", "S§7", False, dep.iin, **seen, student_below=student_below, pending="documents")
         out.request("education_certificate", dep.iin, "no study record in the education databases", "S§7, Annex 2")
-        return None, None, kind, born
-    out.rule("full_time_study", "S§7", False, subject=dep.iin, age=age, forms=sorted({str(s.get("form")) for s in covering}))
-    out.refuse("not_dependant", dep.iin)
-    return False, None, kind, born
+        return None, True
+    forms = sorted({str(s.get("form")) for s in covering} | {str(d.facts.get("form")) for d in certificates})
+    out.rule("dependant_basis", "S§7", False, dep.iin, **seen, student_below=student_below, disabled_before_18=False,
+             study_forms_on_application_day=forms, counted_form="full_time", **disability)
+    return None, False
+
+
+def judge(case: SurvivorCase, dep: DependantRecords, out: Explanation) -> Judgement:
+    """S§6, S§7: one dependant on its own: alive, one basis, kinship to the deceased.
+
+    Project decision: documents are asked for only when they can make the person eligible: a dependant who is dead,
+    or has no basis whatever the documents say, gets ``not_dependant`` at once, without a request.
+    """
+    on = case.application.received_on
+    born = _birth_date(case, dep)
+    kind, source = kinship(case, dep)
+    if not out.rule("alive", "S§6", dep.death is None, subject=dep.iin,
+                    registry_holds_child_deaths_after=date_on("registry.cutoff.child_deaths", on).isoformat()):
+        out.refuse("not_dependant", dep.iin)
+        return Judgement(False, None, kind, born)
+    if born is None:
+        out.rule("age_known", "S§7", False, subject=dep.iin)
+        out.refuse("not_dependant", dep.iin)
+        return Judgement(False, None, kind, born)
+    basis, pending = _basis(case, dep, born, out)
+    if basis is None and not pending:
+        out.refuse("not_dependant", dep.iin)
+        return Judgement(False, None, kind, born)
+    if kind is None and source == "document":
+        # The kinship document came (a round after the request) and names no parent related to the deceased.
+        out.rule("kinship", "S§7", False, subject=dep.iin, source=source)
+        out.refuse("not_dependant", dep.iin)
+        return Judgement(False, None, None, born)
+    if kind is None:
+        cutoff = date_on("registry.cutoff.births", on)
+        older = born <= cutoff
+        why = (f"born before the civil registry's cut-off {cutoff.isoformat()}: the record is not expected there"
+               if older else "the civil registry holds no record of kinship to the deceased")
+        out.rule("kinship", "S§6, S§7", False, subject=dep.iin, born=born.isoformat(), cutoff=cutoff.isoformat(),
+                 before_cutoff=older, pending="documents")
+        out.request("birth_certificate", dep.iin, why, "S§6, S§7")
+        return Judgement(None, basis, None, born)
+    out.rule("kinship", "S§7", True, subject=dep.iin, kinship=kind, source=source)
+    if pending:
+        return Judgement(None, None, kind, born)
+    return Judgement(True, basis, kind, born)
 
 
 def _born_from_iin(iin: str) -> date | None:
@@ -208,17 +290,20 @@ def evaluate(case: SurvivorCase) -> Evaluation:
     arose, source = right_arose(case)
     if not out.rule("breadwinner_deceased", "S§7", arose is not None, right_arose_on=iso(arose), source=source):
         if documents_of(app, DEATH_DOCUMENTS, app.deceased_iin):
-            out.refuse("breadwinner_not_deceased")
+            out.refuse("breadwinner_not_deceased")  # the documents came and prove no death nor declaration
         else:
-            out.request("death_certificate", app.deceased_iin, "no death record and no court declaration of the "
-                        "breadwinner as missing or dead", "S§7")
+            why = ("no death record and no court declaration of the breadwinner as missing or dead: "
+                   "the death certificate or the court decision (either one)")
+            out.request("death_certificate", app.deceased_iin, why, "S§7, S-Std p.8")
+            out.request("court_decision", app.deceased_iin, why, "S§7")
     judged = []
     for dep in case.dependants:
-        eligible, basis, kind, born = judge(case, dep, out)
-        judged.append({"iin": dep.iin, "eligible": bool(eligible), "basis": basis, "kinship": kind, "birth_date": iso(born),
-                       "reason_code": "not_dependant" if eligible is False else None})
+        j = judge(case, dep, out)
+        judged.append({"iin": dep.iin, "eligible": j.eligible is True, "basis": j.basis if j.eligible else None,
+                       "kinship": j.kinship, "birth_date": iso(j.born),
+                       "reason_code": "not_dependant" if j.eligible is False else None})
     eligible_iins = [d["iin"] for d in judged if d["eligible"]]
-    out.value("eligible_dependants", "S§7", count=len(eligible_iins))
+    out.value("eligible_dependants", "S§7", count=len(eligible_iins), eligible=eligible_iins)
     blocking = [r for r in out.reasons if r["code"] != "not_dependant"]
     return Evaluation(
         eligible=bool(eligible_iins) and not blocking and not out.requested,
