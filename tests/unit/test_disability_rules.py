@@ -116,6 +116,21 @@ def test_applicant_must_be_known_and_alive(known: bool, deceased: bool, expected
     assert expected in codes(evaluate(case(record(), known=known, deceased=deceased)))
 
 
+@pytest.mark.parametrize(
+    ("channel", "known", "deceased", "expected"),
+    [
+        ("state_corp", True, True, ["applicant_deceased"]),
+        ("provider", True, True, ["applicant_deceased"]),
+        ("state_corp", False, False, ["data_unreliable"]),
+    ],
+)
+def test_no_certificate_is_asked_when_the_applicant_checks_fail(channel: str, known: bool, deceased: bool,
+                                                                expected: list[str]) -> None:
+    """D-Std p.9 ground 1 (project decision): a refusal at once, not a wait for a document that cannot help."""
+    result = evaluate(case(channel=channel, known=known, deceased=deceased))
+    assert (result.eligible, codes(result), result.requested_documents) == (False, expected, ())
+
+
 def test_provider_only_for_a_first_establishment() -> None:
     """D-Std p.2: the service provider accepts only when disability is established for the first time."""
     earlier = record(established=date(2020, 1, 1), until=date(2025, 1, 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -99,6 +100,34 @@ def test_disabled_before_the_18th_birthday_not_on_it(days_before_18: int, eligib
     born = born_aged(30)
     judged = one(child(born, disabled_on=add_years(born, 18) - timedelta(days=days_before_18)))
     assert judged["eligible"] is eligible
+
+
+@pytest.mark.parametrize(
+    ("until", "eligible"),
+    [
+        (None, True),  # still disabled
+        (APPLIED, True),  # in force through the application day
+        (APPLIED - timedelta(days=1), False),  # the childhood disability ended the day before the application
+        (date(2015, 1, 1), False),  # ended long ago: no longer a person with a disability
+    ],
+)
+def test_disabled_before_18_means_disabled_on_the_application_day(until: date | None, eligible: bool) -> None:
+    """S§7 (project decision): first established before 18 and a record still in force on the application day."""
+    born = born_aged(30)
+    dep = child(born, disabled_on=add_years(born, 10), serial=120)
+    [record] = dep.disabilities
+    judged = one(replace(dep, disabilities=(record | {"until": until.isoformat() if until else None},)))
+    assert (judged["eligible"], judged["basis"]) == (eligible, "disabled_before_18" if eligible else None)
+
+
+def test_a_disability_renewed_as_an_adult_keeps_its_childhood_start() -> None:
+    """S§7: the first establishment before 18 counts when a later record (re-examination) is in force now."""
+    born = born_aged(25)
+    dep = child(born, disabled_on=add_years(born, 12), serial=121)
+    [first] = dep.disabilities
+    renewed = replace(dep, disabilities=(first | {"until": add_years(born, 19).isoformat()},
+                                         first | {"established_on": add_years(born, 19).isoformat(), "until": None}))
+    assert one(renewed)["basis"] == "disabled_before_18"
 
 
 def test_a_student_without_any_study_record_is_asked_for_the_certificate() -> None:
@@ -260,6 +289,17 @@ def test_a_death_document_without_a_date_leaves_the_breadwinner_not_deceased() -
     result = evaluate(case(child(born_aged(10)), death=None, documents=documents))
     assert [r["code"] for r in result.reasons] == ["breadwinner_not_deceased"]
     assert result.requested_documents == () and result.eligible is False
+
+
+def test_a_refused_breadwinner_death_asks_nothing_more_about_the_dependants() -> None:
+    """S§7 (project decision): with the death unproven after its documents, no dependant's document can help."""
+    documents = ({"type": "death_certificate", "about": DECEASED, "facts": {}},)
+    student = child(born_aged(19), serial=340)
+    result = evaluate(case(child(born_aged(10), serial=341), student, death=None, documents=documents))
+    assert [r["code"] for r in result.reasons] == ["breadwinner_not_deceased"]
+    assert (result.eligible, result.requested_documents) == (False, ())
+    [line] = [line for line in result.explanation if line.rule == "documents_not_requested"]
+    assert line.facts["withheld"] == [{"type": "education_certificate", "about": student.iin}]
 
 
 def test_facts_follow_the_contract() -> None:

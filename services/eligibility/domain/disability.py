@@ -143,7 +143,10 @@ def evaluate(case: DisabilityCase) -> Evaluation:
             # Project decision: the certificate came and shows no disability in force on the application date
             # (or lacks its cause and date): the specialist refuses instead of asking for it again.
             out.refuse("no_disability")
-        else:
+        elif case.person_known and not case.deceased:
+            # Project decision: the certificate is asked for only when it can make the case eligible: for an
+            # applicant the persons registry does not know, or the civil registry holds as dead, the refusal
+            # (data_unreliable, applicant_deceased) stands at once instead of a wait for documents.
             out.request("disability_certificate", app.applicant.iin, "the central disability database holds no "
                         "record in force on the application date", "D§7, D-Std p.8")
     else:

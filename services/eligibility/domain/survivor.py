@@ -190,6 +190,18 @@ def _birth_date(case: SurvivorCase, dep: DependantRecords) -> date | None:
     return day or _born_from_iin(dep.iin)
 
 
+def disabled_since(records: Iterable[Record], on: date) -> tuple[date | None, bool]:
+    """S§7: the first establishment of disability on record, and whether a record is in force on ``on``.
+
+    Project decision: "disabled before 18" means a person with a disability now whose disability was first
+    established before the 18th birthday; a childhood disability that has since ended (no record in force on the
+    application day) is no basis, whatever its first date.
+    """
+    established = sorted(d for d in (parse_day(r.get("established_on")) for r in records) if d)
+    in_force_now = any(in_force(parse_day(r.get("established_on")), parse_day(r.get("until")), on) for r in records)
+    return (established[0] if established else None), in_force_now
+
+
 def _basis(case: SurvivorCase, dep: DependantRecords, born: date, out: Explanation) -> tuple[str | None, bool]:
     """S§7: under 18; disabled before 18 (any age); 18 up to the day before the 23rd birthday in full-time study.
 
@@ -205,10 +217,10 @@ def _basis(case: SurvivorCase, dep: DependantRecords, born: date, out: Explanati
     if age < minor_below:
         out.rule("minor", "S§7", True, dep.iin, **seen, below=minor_below)
         return "minor", False
-    established = sorted(d for d in (parse_day(r.get("established_on")) for r in dep.disabilities) if d)
-    first = established[0] if established else None
-    disability: dict[str, Any] = {"first_established_on": iso(first), "eighteenth_birthday": adult_on.isoformat()}
-    if first is not None and first < adult_on:
+    first, disabled_now = disabled_since(dep.disabilities, on)
+    disability: dict[str, Any] = {"first_established_on": iso(first), "eighteenth_birthday": adult_on.isoformat(),
+                                  "disabled_on_application_day": disabled_now}
+    if first is not None and first < adult_on and disabled_now:
         out.rule("disabled_before_18", "S§7", True, dep.iin, **seen, **disability)
         return "disabled_before_18", False
     if age >= student_below:
@@ -305,6 +317,12 @@ def evaluate(case: SurvivorCase) -> Evaluation:
     eligible_iins = [d["iin"] for d in judged if d["eligible"]]
     out.value("eligible_dependants", "S§7", count=len(eligible_iins), eligible=eligible_iins)
     blocking = [r for r in out.reasons if r["code"] != "not_dependant"]
+    if blocking and out.requested:
+        # Project decision: the breadwinner's death is still unproven after its documents came, so no document
+        # about a dependant can make the case eligible: the refusal stands at once, nothing more is asked for.
+        withheld = [{"type": d["type"], "about": d["about"]} for d in out.requested]
+        out.value("documents_not_requested", "S§7", withheld=withheld)
+        out.requested.clear()
     return Evaluation(
         eligible=bool(eligible_iins) and not blocking and not out.requested,
         automated=False,
