@@ -269,7 +269,7 @@ def decision_signed_data(application: dict, *, outcome: str = "assign", amount_k
             "period_start": "2026-08-02" if monthly and outcome == "assign" else None,
             "reasons": reasons,
             "signed_at": datetime(2026, 11, 3, 6, 0, tzinfo=timezone.utc).isoformat(),
-            "signed_by": "e-maket:auto (B§19-1, on behalf of the authorised official)",
+            "signed_by": "e-maket:auto (on behalf of the authorised official)",
             "registration_number": application["registration_number"],
             "contact": application["contact"],
             "payment": {"payee_iin": applicant.get("iin"), "payee_bin": applicant.get("bin"), "iban": application.get("iban")},

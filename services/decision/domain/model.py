@@ -9,7 +9,8 @@ from typing import Any, Literal, Protocol
 from common.events import ApplicationData, EligibilityChecked, Outcome, ReasonRef, RuleResult
 
 AmountKind = Literal["one_time", "monthly"]
-AUTO_SIGNER = "e-maket:auto (B§19-1, on behalf of the authorised official)"
+# The paragraph that lets the system sign (B§19-1, D§20-1, D§21-1) is on the explanation's who_signs line.
+AUTO_SIGNER = "e-maket:auto (on behalf of the authorised official)"
 
 
 class CannotAssign(ValueError):
