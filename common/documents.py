@@ -65,6 +65,17 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
 }
 
 
+# S§7: kinship is proved by a birth, adoption or paternity document; a request for one is answered by any of them.
+ANSWERS: dict[str, frozenset[str]] = {
+    "birth_certificate": frozenset({"birth_certificate", "adoption_decision", "paternity_certificate"}),
+}
+
+
+def answering(requested: str) -> frozenset[str]:
+    """The document types that answer a request for ``requested`` (itself, and its equivalents under S§7)."""
+    return ANSWERS.get(requested, frozenset({requested}))
+
+
 def document_name(code: str, lang: str) -> str:
     """The document's name in 'en', 'kk' or 'ru'; the code itself when the catalogue lacks it."""
     doc = DOCUMENT_TYPES.get(code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date
 
-from common.documents import DOCUMENT_TYPES
+from common.documents import DOCUMENT_TYPES, answering
 from common.identifiers import iin_error
 from services.intake.domain.requests import DocumentIn
 
@@ -15,8 +15,9 @@ Loc = tuple[str | int, ...]
 def document_errors(documents: Sequence[DocumentIn], *, requested: Collection[str], today: date) -> list[tuple[Loc, str]]:
     """Every reason the case cannot take these documents, each with the field it names."""
     errors: list[tuple[Loc, str]] = []
+    accepted = {t for r in requested for t in answering(r)}
     for i, doc in enumerate(documents):
-        if doc.type not in requested:
+        if doc.type not in accepted:
             asked = ", ".join(sorted(requested)) or "nothing"
             known = "" if doc.type in DOCUMENT_TYPES else " (not a document type the standards name)"
             errors.append((("documents", i, "type"), f"the case did not ask for this document{known}; it asked for: {asked}"))
