@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime, timezone
 from typing import Annotated
@@ -14,6 +13,7 @@ from pydantic import ValidationError
 from common.calendar import ALMATY
 from common.caller import Caller, CallerDep
 from common.problems import Problem
+from common.strict_json import HostileJson, loads_strict
 from services.intake import handlers
 from services.intake.adapters.orm import Application
 from services.intake.schemas import ApplicationList, ApplicationOut, DocumentsIn, parse_application
@@ -64,9 +64,9 @@ async def _read_body(request: Request, limit: int) -> dict:
     if len(raw) > limit:
         raise Problem(422, "body-too-large", f"The body exceeds {limit} bytes.", errors=[{"field": "body", "message": f"at most {limit} bytes"}])
     try:
-        body = json.loads(raw or b"null")
-    except ValueError:
-        raise Problem(422, "invalid-json", "The body is not valid JSON.", errors=[{"field": "body", "message": "not valid JSON"}]) from None
+        body = loads_strict(raw)
+    except HostileJson as bad:
+        raise Problem(422, "invalid-json", f"The body cannot be taken: {bad.message}.", errors=[{"field": bad.field, "message": bad.message}]) from None
     if not isinstance(body, dict):
         raise Problem(422, "invalid-input", "The body must be a JSON object.", errors=[{"field": "body", "message": "must be a JSON object"}])
     return body
@@ -89,7 +89,10 @@ async def submit_application(
     request: Request,
     response: Response,
     caller: CallerDep,
-    idempotency_key: Annotated[str | None, Header(max_length=128, description="Same key + same body → same application")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(max_length=128, pattern=r"^[\x21-\x7e]+$", description="Same key + same body → same application (printable ASCII)"),
+    ] = None,
 ) -> ApplicationOut:
     runtime = request.app.state.runtime
     body = await _read_body(request, runtime.settings.max_body_bytes)

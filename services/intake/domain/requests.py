@@ -10,9 +10,10 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from common.identifiers import bin_error, iban_error, iin_error
+from common.strict_json import HostileJson, check_storable
 
 
 class Channel(str, Enum):
@@ -49,8 +50,9 @@ class Applicant(BaseModel):
 
 
 class Consents(BaseModel):
-    personal_data: bool | None = None
-    proactive: bool | None = None
+    # Consent is a real boolean: "yes", 1 or "true" are not consent (Law on Personal Data, art. 8).
+    personal_data: StrictBool | None = None
+    proactive: StrictBool | None = None
 
 
 class BankAccount(BaseModel):
@@ -73,7 +75,7 @@ class ApplicationBase(BaseModel):
     benefit: str
     channel: Channel
     applicant: Applicant
-    phone: str | None = Field(default=None, pattern=r"^\+7\d{10}$", examples=["+77011234567"])
+    phone: str | None = Field(default=None, pattern=r"^\+7[0-9]{10}$", examples=["+77011234567"])
     consents: Consents = Field(default_factory=Consents)
     bank_account: BankAccount | None = None
     documents: list[Document] = Field(default_factory=list, max_length=20)
@@ -163,6 +165,16 @@ class DocumentIn(BaseModel):
 
 class DocumentsIn(BaseModel):
     documents: list[DocumentIn] = Field(min_length=1, max_length=20)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        """What JSONB cannot hold (NUL, lone surrogates, endless nesting) is refused before anything is stored."""
+        try:
+            check_storable(data)
+        except HostileJson as bad:
+            raise ValueError(f"{bad.field}: {bad.message}") from None
+        return data
 
 
 def attached(document: DocumentIn, *, at: datetime, by: str | None) -> dict[str, Any]:

@@ -1,0 +1,78 @@
+"""Hostile input to the applications API: a 422 (or 4xx) naming the field, never a 500, nothing stored.
+
+Issue 6 point 6, for the two bodies intake reads: a new application and attached documents.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from services.intake.adapters.orm import Application, messaging
+from tests.integration.helpers import IBAN, new_deceased, new_iin, new_phone, outbox_events
+from tests.integration.test_intake import burial
+from tests.integration.test_intake_benefits import intake  # noqa: F401 - the fixture
+
+
+def _raw(body: dict) -> str:
+    return json.dumps(body, ensure_ascii=True)
+
+
+def proactive() -> dict:
+    return burial("proactive", applicant=new_iin(), deceased=new_deceased(), phone=new_phone()) | {"bank_account": {"iban": IBAN}}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda t: t.replace('"deceased_iin"', '"x": NaN, "deceased_iin"'), "body"),
+        (lambda t: t.replace('"deceased_iin"', '"x": 1e400, "deceased_iin"'), "body"),
+        (lambda t: t.replace('"consents"', '"note": "a\\u0000b", "consents"'), "note"),
+        (lambda t: t.replace('"consents"', '"note": "\\ud800", "consents"'), "note"),
+        (lambda t: t.replace('"consents"', '"deep": ' + "[" * 50 + "]" * 50 + ', "consents"'), "deep" + "[0]" * 32),
+    ],
+)
+async def test_hostile_json_is_422_naming_the_field(intake, mutate, field):  # noqa: F811
+    text = mutate(_raw(proactive()))
+    r = await intake.http.post(
+        "/api/v1/applications", content=text.encode(), headers={"X-Caller-Role": "mobile", "content-type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert await intake.count(Application) == 0
+    assert await outbox_events(intake.sessions, messaging) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"consents": {"personal_data": "yes", "proactive": True}}, "consents.personal_data"),  # a real boolean only
+        ({"consents": {"personal_data": 1, "proactive": True}}, "consents.personal_data"),
+        ({"phone": "+7٧٠١١٢٣٤٥٦٧"}, "phone"),  # Arabic-Indic digits are not a phone number
+    ],
+)
+async def test_strict_types(intake, change, field):  # noqa: F811
+    r = await intake.submit(proactive() | change, role="mobile")
+    assert r.status_code == 422, r.text
+    assert field in {e["field"] for e in r.json()["errors"]}
+    assert await intake.count(Application) == 0
+
+
+async def test_a_non_ascii_idempotency_key_is_refused_not_a_500(intake):  # noqa: F811
+    headers = [(b"x-caller-role", b"mobile"), (b"content-type", b"application/json"), (b"idempotency-key", "ключ".encode())]
+    r = await intake.http.post("/api/v1/applications", content=_raw(proactive()).encode(), headers=headers)
+    assert r.status_code == 422, r.text
+    assert await intake.count(Application) == 0
+
+
+async def test_a_document_with_a_nul_is_422_and_changes_nothing(intake):  # noqa: F811
+    r = await intake.http.post(
+        f"/api/v1/applications/{uuid.uuid4()}/documents",
+        json={"documents": [{"type": "birth_certificate", "facts": {"note": "a\u0000b"}}]},
+        headers={"X-Caller-Role": "operator", "X-Caller-Sub": "operator-1"},
+    )
+    assert r.status_code == 422, r.text
+    assert "NUL" in json.dumps(r.json())
