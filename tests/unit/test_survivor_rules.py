@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from common.dates import add_years
 from common.events import ApplicationData
 from common.identifiers import make_iin
-from services.eligibility.domain.model import add_years
 from services.eligibility.domain.survivor import DependantRecords, SurvivorCase, evaluate
 
 APPLIED = date(2026, 11, 16)

@@ -118,21 +118,3 @@ def payee_iban(application: ApplicationData, accounts: list[Record]) -> str | No
         return application.iban
     first = accounts[0].get("iban") if accounts else None
     return first if isinstance(first, str) else None
-
-
-def age_on(birth: date, on: date) -> int:
-    """Full years on ``on`` (a birthday counts on its day; 29 February on 28 February in other years)."""
-    years = on.year - birth.year
-    try:
-        birthday = birth.replace(year=on.year)
-    except ValueError:
-        birthday = date(on.year, 2, 28)
-    return years - (1 if on < birthday else 0)
-
-
-def add_years(day: date, years: int) -> date:
-    """Same day and month ``years`` later; 29 February becomes 28 February."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from common.dates import add_years
+
 
 @dataclass(frozen=True)
 class RecipientPeriod:
@@ -27,14 +29,6 @@ class BurialFacts:
     payment_account_known: bool  # an IBAN in the application or in the registry
     applicant_entity_known: bool = True  # for a BIN applicant: the legal entity exists
     death_from_document: bool = False  # the date of death comes from a certificate, not the civil registry
-
-
-def add_years(day: date, years: int) -> date:
-    """Same day and month `years` later; 29 February becomes 28 February."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
 
 
 def check_complete(facts: BurialFacts) -> str | None:

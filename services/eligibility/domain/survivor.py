@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from common.dates import add_years, age_on
 from common.events import ApplicationData
 from common.identifiers import iin_birth_date
 from common.law.params import date_on, int_on
@@ -22,8 +23,6 @@ from services.eligibility.domain.model import (
     Explanation,
     Record,
     Registries,
-    add_years,
-    age_on,
     documents_about,
     documents_of,
     in_force,
