@@ -51,3 +51,16 @@ def test_no_service_branches_on_a_benefit_outside_its_domain() -> None:
                 continue
             found += [f"{relative}:{line}" for line in benefit_branches(path.read_text(encoding="utf-8"))]
     assert found == [], "move these into the benefit's policy module under domain/: " + ", ".join(found)
+
+
+def test_every_service_has_a_policy_for_every_benefit_and_names_a_missing_one() -> None:
+    """docs/benefits.md: each service's registry covers every benefit; a missing one is named, not a bare KeyError."""
+    import importlib
+
+    import pytest
+
+    for service in SERVICES:
+        registry = importlib.import_module(f"services.{service}.domain.policies").POLICIES
+        assert set(registry) == set(BENEFITS), service
+        with pytest.raises(KeyError, match=f"no {service} policy for benefit 'pension'"):
+            registry.of("pension")

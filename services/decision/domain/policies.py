@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
+from common.benefits import PolicyRegistry
 from services.decision.domain import burial, disability, survivor
 from services.decision.domain.model import BenefitPolicy
 
-POLICIES: Mapping[str, BenefitPolicy] = {
-    "burial": burial.POLICY,
-    "disability": disability.POLICY,
-    "survivor": survivor.POLICY,
-}
-
-
-def policy_for(benefit: str) -> BenefitPolicy:
-    """The benefit's decision policy; KeyError names a benefit with no policy module."""
-    try:
-        return POLICIES[benefit]
-    except KeyError:
-        raise KeyError(f"no decision policy for benefit {benefit!r}") from None
+POLICIES: PolicyRegistry[BenefitPolicy] = PolicyRegistry(
+    "decision",
+    {
+        "burial": burial.POLICY,
+        "disability": disability.POLICY,
+        "survivor": survivor.POLICY,
+    },
+)
+policy_for = POLICIES.of

@@ -6,10 +6,11 @@ and evaluates them with pure rules that cite their paragraphs.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from common.benefits import PolicyRegistry
 from common.events import ApplicationData
 from services.eligibility.domain import burial, disability, survivor
 from services.eligibility.domain.model import Evaluation, Registries
@@ -24,16 +25,12 @@ class EligibilityPolicy:
         return self.evaluate(await self.gather(registries, application))
 
 
-POLICIES: Mapping[str, EligibilityPolicy] = {
-    "burial": EligibilityPolicy(burial.gather, burial.evaluate),
-    "disability": EligibilityPolicy(disability.gather, disability.evaluate),
-    "survivor": EligibilityPolicy(survivor.gather, survivor.evaluate),
-}
-
-
-def policy_for(benefit: str) -> EligibilityPolicy:
-    """The benefit's eligibility policy; KeyError names a benefit with no policy module."""
-    try:
-        return POLICIES[benefit]
-    except KeyError:
-        raise KeyError(f"no eligibility policy for benefit {benefit!r}") from None
+POLICIES: PolicyRegistry[EligibilityPolicy] = PolicyRegistry(
+    "eligibility",
+    {
+        "burial": EligibilityPolicy(burial.gather, burial.evaluate),
+        "disability": EligibilityPolicy(disability.gather, disability.evaluate),
+        "survivor": EligibilityPolicy(survivor.gather, survivor.evaluate),
+    },
+)
+policy_for = POLICIES.of

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
+from common.benefits import PolicyRegistry
 from services.notifier.domain import burial, disability, survivor
 from services.notifier.domain.model import NoticePolicy
 
-POLICIES: Mapping[str, NoticePolicy] = {
-    "burial": burial.POLICY,
-    "disability": disability.POLICY,
-    "survivor": survivor.POLICY,
-}
-
-
-def policy_for(benefit: str) -> NoticePolicy:
-    """The benefit's notice policy; KeyError names a benefit with no policy module."""
-    try:
-        return POLICIES[benefit]
-    except KeyError:
-        raise KeyError(f"no notice policy for benefit {benefit!r}") from None
+POLICIES: PolicyRegistry[NoticePolicy] = PolicyRegistry(
+    "notifier",
+    {
+        "burial": burial.POLICY,
+        "disability": disability.POLICY,
+        "survivor": survivor.POLICY,
+    },
+)
+policy_for = POLICIES.of

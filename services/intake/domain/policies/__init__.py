@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
+from common.benefits import PolicyRegistry
 from services.intake.domain.policies import burial, disability, survivor
 from services.intake.domain.policies.base import Claim, IntakePolicy, Term
 
-POLICIES: Mapping[str, IntakePolicy] = {
-    "burial": burial.POLICY,
-    "disability": disability.POLICY,
-    "survivor": survivor.POLICY,
-}
-
-
-def policy_for(benefit: str) -> IntakePolicy:
-    """The benefit's intake policy; KeyError names a benefit with no policy module."""
-    try:
-        return POLICIES[benefit]
-    except KeyError:
-        raise KeyError(f"no intake policy for benefit {benefit!r}") from None
+POLICIES: PolicyRegistry[IntakePolicy] = PolicyRegistry(
+    "intake",
+    {
+        "burial": burial.POLICY,
+        "disability": disability.POLICY,
+        "survivor": survivor.POLICY,
+    },
+)
+policy_for = POLICIES.of
 
 
 __all__ = ["POLICIES", "Claim", "IntakePolicy", "Term", "policy_for"]
