@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from common.events import DocumentRef, RequestedDocument
 from services.intake.domain.requests import (
     ApplicationBase,
     BurialApplication,
@@ -57,26 +58,6 @@ class HistoryOut(BaseModel):
     at: datetime
 
 
-class RequestedDocumentOut(BaseModel):
-    type: str
-    about: str | None = None
-    reason: str
-    paragraph: str | None = None
-
-
-class DocumentOut(BaseModel):
-    type: str
-    number: str | None = None
-    issued_on: date | None = None
-    issued_by: str | None = None
-    foreign: bool = False
-    apostille: bool = False
-    about: str | None = None
-    facts: dict[str, Any] = Field(default_factory=dict)
-    attached_at: datetime | None = None
-    attached_by: str | None = None
-
-
 class ApplicationOut(BaseModel):
     id: uuid.UUID
     benefit: str
@@ -92,8 +73,9 @@ class ApplicationOut(BaseModel):
     reasons: list[ReasonOut]
     decision: DecisionOut | None
     history: list[HistoryOut]
-    requested_documents: list[RequestedDocumentOut] = Field(default_factory=list)
-    documents: list[DocumentOut] = Field(default_factory=list)
+    # The same shapes the events carry (common.events), so the resource and the contract cannot drift apart.
+    requested_documents: list[RequestedDocument] = Field(default_factory=list)
+    documents: list[DocumentRef] = Field(default_factory=list)
     dependants: list[str] = Field(default_factory=list)
     also_apply_for: list[str] = Field(default_factory=list)
 

@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 
-import pytest
 from sqlalchemy import select
 
 from services.eligibility import handlers
-from services.eligibility.adapters.egov import EgovRegistries
 from services.eligibility.adapters.orm import Check, messaging
-from tests.integration.helpers import application_data, application_event, migrated, new_iin, outbox_events
+from tests.integration import test_eligibility as _shared
+from tests.integration.helpers import application_data, application_event, new_iin, outbox_events
 
-
-@pytest.fixture
-async def sessions(fresh_database) -> AsyncIterator:
-    async with migrated(fresh_database(), "eligibility") as factory:
-        yield factory
-
-
-@pytest.fixture
-def registries(sandbox) -> EgovRegistries:
-    return EgovRegistries(sandbox.client("egov"))
-
+# The same database and registries fixtures as test_eligibility.py.
+sessions = _shared.sessions
+registries = _shared.registries
 
 async def check(sessions, registries, name: str, data: dict) -> dict:
     async with sessions() as session, session.begin():

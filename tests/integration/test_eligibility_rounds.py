@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timezone
 
-import pytest
 from sqlalchemy import select
 
 from common.envelope import Envelope
 from common.events import EligibilityChecked
 from services.eligibility import handlers
-from services.eligibility.adapters.egov import EgovRegistries
 from services.eligibility.adapters.orm import Check, messaging
+from tests.integration import test_eligibility as _shared
 from tests.integration.helpers import (
     DIED,
     IBAN,
@@ -21,23 +19,14 @@ from tests.integration.helpers import (
     application_event,
     deceased_fixtures,
     make_due_now,
-    migrated,
     new_iin,
     outbox_events,
 )
 
+# The same database and registries fixtures as test_eligibility.py.
+sessions = _shared.sessions
+registries = _shared.registries
 APPLIED = date(2026, 11, 2)  # RECEIVED_AT's day in Almaty
-
-
-@pytest.fixture
-async def sessions(fresh_database) -> AsyncIterator:
-    async with migrated(fresh_database(), "eligibility") as factory:
-        yield factory
-
-
-@pytest.fixture
-def registries(sandbox) -> EgovRegistries:
-    return EgovRegistries(sandbox.client("egov"))
 
 
 async def deliver(sessions, name: str, data: dict) -> Envelope:

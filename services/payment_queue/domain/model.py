@@ -45,3 +45,9 @@ def day(value: date) -> str:
 def decision_ref(decision: DecisionSigned) -> str:
     """The decision a purpose names: its id, which the payments database deduplicates by."""
     return f"Шешім / решение {decision.decision_id}"
+
+
+def monthly_purpose(decision: DecisionSigned, *, kk: str, ru: str) -> str:
+    """A monthly benefit's purpose: its name in both languages, from the first day of its period, the decision."""
+    start = day(decision.period_start) if decision.period_start else "—"
+    return f"{kk}, {start} бастап / {ru} с {start}. {decision_ref(decision)}"
