@@ -31,16 +31,6 @@ log = logging.getLogger(__name__)
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
 
-def with_session_info(handler: Handler, **info) -> Handler:
-    """Hand a consumer's handler what its service built at start (a calendar, a signing key)."""
-
-    async def wrapped(session: AsyncSession, event: Envelope) -> None:
-        session.info.update(info)
-        await handler(session, event)
-
-    return wrapped
-
-
 class TransientError(Exception):
     """Raised by a handler when the cause is outside the message (try again later)."""
 

@@ -12,8 +12,8 @@ from services.eligibility.domain.model import (
     AUTOMATED_CHANNELS,
     Evaluation,
     Explanation,
-    Record,
     Registries,
+    applicant_accounts,
     documents_of,
     iso,
     parse_day,
@@ -45,10 +45,9 @@ async def gather(registries: Registries, application: ApplicationData) -> Burial
     deceased = application.deceased_iin or ""
     applicant = application.applicant
     person = await registries.person(deceased)  # first and alone: an outage shows before anything else is asked
-    death, periods = await asyncio.gather(registries.death(deceased), registries.recipient_periods(deceased))
-    accounts: list[Record] = []
-    if not application.iban and applicant.iin:
-        accounts = await registries.bank_accounts(applicant.iin)
+    death, periods, accounts = await asyncio.gather(
+        registries.death(deceased), registries.recipient_periods(deceased), applicant_accounts(registries, application)
+    )
     entity_known = True
     if applicant.bin:
         entity_known = await registries.legal_entity(applicant.bin) is not None

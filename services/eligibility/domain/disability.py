@@ -17,6 +17,7 @@ from services.eligibility.domain.model import (
     Explanation,
     Record,
     Registries,
+    applicant_accounts,
     documents_about,
     in_force,
     iso,
@@ -70,7 +71,7 @@ async def gather(registries: Registries, application: ApplicationData) -> Disabi
         asyncio.gather(
             registries.death(iin),
             registries.disabilities(iin),
-            registries.bank_accounts(iin) if not application.iban else _none(),
+            applicant_accounts(registries, application),
         ),
         # D§7: asked and kept as evidence (marriage: surname change; guardianship; adoption; a child's birth).
         asyncio.gather(
@@ -114,10 +115,6 @@ def record_in_force(records: tuple[DisabilityRecord, ...], on: date) -> Disabili
 def first_establishment(records: tuple[DisabilityRecord, ...], current: DisabilityRecord) -> bool:
     """D-Std p.2: disability established for the first time: no record was established before the one in force."""
     return all(r.established_on >= current.established_on for r in records)
-
-
-async def _none() -> list[Record]:
-    return []
 
 
 def evaluate(case: DisabilityCase) -> Evaluation:

@@ -112,6 +112,13 @@ def documents_about(application: ApplicationData, types: Iterable[str], iin: str
     ]
 
 
+async def applicant_accounts(registries: Registries, application: ApplicationData) -> list[Record]:
+    """The banks' registry's accounts of the applicant, asked only when the application names no IBAN."""
+    if application.iban or not application.applicant.iin:
+        return []
+    return await registries.bank_accounts(application.applicant.iin)
+
+
 def payee_iban(application: ApplicationData, accounts: list[Record]) -> str | None:
     """The application's IBAN, else the first account the banks' registry knows for the applicant."""
     if application.iban:

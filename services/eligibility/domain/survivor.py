@@ -23,6 +23,7 @@ from services.eligibility.domain.model import (
     Explanation,
     Record,
     Registries,
+    applicant_accounts,
     documents_about,
     documents_of,
     in_force,
@@ -70,10 +71,6 @@ async def _dependant(registries: Registries, iin: str) -> DependantRecords:
     return DependantRecords(iin, person, death, tuple(births), tuple(adoptions), tuple(disabilities), tuple(studies))
 
 
-async def _no_accounts() -> list[Record]:
-    return []
-
-
 async def gather(registries: Registries, application: ApplicationData) -> SurvivorCase:
     """S§6: the breadwinner's death, then each dependant's kinship, life, age, study and disability."""
     deceased = application.deceased_iin or ""
@@ -83,7 +80,7 @@ async def gather(registries: Registries, application: ApplicationData) -> Surviv
         registries.court_declarations(deceased),
         registries.births(deceased),  # the deceased's own birth (siblings) and their children's (grandchildren)
         registries.adoptions(deceased),
-        registries.bank_accounts(applicant) if not application.iban else _no_accounts(),
+        applicant_accounts(registries, application),
         registries.person(deceased),  # evidence of the breadwinner's identity (S§6)
         registries.marriages(applicant),  # evidence (S§6: kinship of a spouse caring for the children)
     )
