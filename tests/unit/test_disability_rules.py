@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from common.events import ApplicationData, DocumentRef
+from common.events import ApplicationData
 from services.eligibility.domain.disability import (
     DisabilityCase,
     DisabilityRecord,
@@ -150,12 +150,6 @@ def test_facts_carry_what_the_decision_computes_from() -> None:
     assert result.facts["established_on"] == "2026-10-01" and result.facts["applicant_birth_date"] == "1985-04-12"
     assert result.facts["also_apply_for"] == ["special_state_disability"]
     assert any(line.paragraph == "D§4" for line in result.explanation)
-
-
-def test_documents_are_read_from_the_application() -> None:
-    """The application's documents are typed refs (common.events)."""
-    doc = DocumentRef(type="disability_certificate", facts=CERTIFICATE_FACTS)
-    assert application("state_corp", documents=[doc]).documents[0].facts["group"] == 2
 
 
 @pytest.mark.parametrize(
