@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
 def make_engine(url: str, *, schema: str, pool_size: int = 5) -> AsyncEngine:
@@ -18,3 +18,13 @@ def make_engine(url: str, *, schema: str, pool_size: int = 5) -> AsyncEngine:
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def snapshot(session: AsyncSession) -> None:
+    """Begin the session's reads on one REPEATABLE READ snapshot.
+
+    A resource assembled from several queries (an application and its history) must not mix two
+    commits: under READ COMMITTED a status change landing between the queries showed a history
+    ending in ``payment_queued`` beside a status still ``assigned``. Call before the first query.
+    """
+    await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from common.calendar import ALMATY
 from common.caller import Caller, CallerDep
+from common.db import snapshot
 from common.problems import Problem
 from common.strict_json import HostileJson, loads_strict
 from services.intake import handlers
@@ -143,7 +144,8 @@ async def attach_documents(
 
 @router.get("/{application_id}", response_model=ApplicationOut, summary="Where is my application")
 async def read_application(application_id: uuid.UUID, request: Request, caller: CallerDep) -> ApplicationOut:
-    async with request.app.state.runtime.sessions() as session:
+    async with request.app.state.runtime.sessions() as session, session.begin():
+        await snapshot(session)
         app, history = await handlers.get_application(session, application_id, caller)
         return to_out(app, history)
 
@@ -155,6 +157,7 @@ async def list_applications(
     applicant_iin: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ApplicationList:
-    async with request.app.state.runtime.sessions() as session:
+    async with request.app.state.runtime.sessions() as session, session.begin():
+        await snapshot(session)
         apps, history = await handlers.list_applications(session, caller, applicant_iin=applicant_iin, limit=limit)
         return ApplicationList(items=[to_out(a, history) for a in apps])

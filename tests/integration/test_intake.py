@@ -12,6 +12,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import httpx
 import pytest
@@ -20,6 +21,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from common.calendar import default_calendar
 from services.intake import app as intake_app
+from services.intake import handlers
+from services.intake.adapters import repository
 from services.intake.adapters.orm import (
     Application,
     Claim,
@@ -238,3 +241,29 @@ async def test_burial_through_the_provider_channel_is_422_naming_the_channel(int
     assert r.status_code == 422, r.text
     assert "channel" in {e["field"] for e in r.json()["errors"]}
     assert await intake.count(Application) == 0
+
+
+async def test_a_read_is_one_snapshot_even_when_a_status_change_commits_between_its_queries(intake, monkeypatch):
+    """The CI failure of 2026-11-25: a GET showed history [.., assigned, payment_queued] beside status assigned.
+
+    A status change is committed from another session after the application row was read and before its
+    history is; the response must still show one moment, with the history ending at the status shown.
+    """
+    r = await intake.submit(burial("proactive", applicant=new_iin(), deceased=new_deceased()), role="mobile")
+    app_id = uuid.UUID(r.json()["id"])
+    history_of = handlers.history_of
+
+    async def history_after_a_concurrent_commit(session, ids):
+        async with intake.sessions() as other, other.begin():
+            app = await other.get(Application, app_id)
+            app.status = "assigned"
+            repository.add_history(other, app_id, "assigned", datetime.now(timezone.utc))
+        return await history_of(session, ids)
+
+    monkeypatch.setattr(handlers, "history_of", history_after_a_concurrent_commit)
+    for path in (f"/api/v1/applications/{app_id}", "/api/v1/applications"):
+        r = await intake.http.get(path, headers={"X-Caller-Role": "mobile"})
+        assert r.status_code == 200, r.text
+        items = r.json()["items"] if "items" in r.json() else [r.json()]
+        app = next(a for a in items if a["id"] == str(app_id))
+        assert [h["status"] for h in app["history"]][-1] == app["status"], app
