@@ -30,7 +30,7 @@ def alembic_config(service: str, database_url: str) -> Config:
 
 def upgrade_head(service: str, database_url: str) -> None:
     """Blocking; call through asyncio.to_thread from async code."""
-    command.upgrade(alembic_config(service, database_url), "head")
+    command.upgrade(alembic_config(service, database_url), "heads")
 
 
 def run_env(target_metadata: MetaData) -> None:
