@@ -57,9 +57,10 @@ def _swagger_ui_dir() -> str:
 
 def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
-    verifier, issuer = build_auth(settings)
+    verifier, issuer, minter = build_auth(settings)
     limiter = TokenBucketLimiter(settings.rate_limit_per_minute)
     system_limiter = TokenBucketLimiter(settings.system_rate_limit_per_minute)
+    address_limiter = TokenBucketLimiter(settings.address_rate_limit_per_minute)
     upstreams = settings.upstreams
 
     @asynccontextmanager
@@ -90,10 +91,15 @@ def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBa
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so even a 422 for size carries the id
 
-    def throttle(key: str, *, system: bool = False) -> None:
-        wait_s = (system_limiter if system else limiter).take(key)
+    def throttle(key: str, *, system: bool = False, address: bool = False) -> None:
+        chosen = address_limiter if address else system_limiter if system else limiter
+        wait_s = chosen.take(key)
         if wait_s:
-            per_minute = settings.system_rate_limit_per_minute if system else settings.rate_limit_per_minute
+            per_minute = (
+                settings.address_rate_limit_per_minute if address
+                else settings.system_rate_limit_per_minute if system
+                else settings.rate_limit_per_minute
+            )
             raise Problem(
                 429,
                 "too-many-requests",
@@ -101,17 +107,21 @@ def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBa
                 headers={"Retry-After": str(math.ceil(wait_s))},
             )
 
-    def identify(request: Request) -> tuple[Caller | None, str]:
-        """The verified caller (or None and why not), after charging the rate limit."""
+    async def identify(request: Request) -> tuple[Caller | None, str]:
+        """The verified caller (or None and why not), after charging the rate limits."""
         token = bearer_token(request.headers.get("authorization"))
         caller, failure = None, ""
         if token:
             try:
-                caller = verifier.verify(token)
+                caller = await verifier.verify(token)
             except AuthError as exc:
                 failure = str(exc)
         # Without a verified subject only the client address is left; this also slows token guessing.
         if caller:
+            if caller.role not in SYSTEM_ROLES:
+                # Every client address has a ceiling, whoever the tokens say they are (the mobile backend
+                # is one address speaking for every phone: it has its own system limit instead).
+                throttle(f"addr:{_client_address(request)}", address=True)
             throttle(f"sub:{caller.role}:{caller.sub}", system=caller.role in SYSTEM_ROLES)
         else:
             throttle(f"ip:{_client_address(request)}")
@@ -154,7 +164,7 @@ def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBa
 
     @app.api_route("/api/v1/{path:path}", methods=PROXY_METHODS, include_in_schema=False)
     async def proxy(request: Request) -> Response:
-        caller, failure = identify(request)
+        caller, failure = await identify(request)
         path = request.url.path
         target = resolve(request.method, path)
         if target is None:
@@ -165,7 +175,8 @@ def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBa
             allowed = ", ".join(sorted(target.roles))
             raise Problem(403, "forbidden", f"Role '{caller.role}' may not {request.method} {path}; allowed: {allowed}.")
         body = await request.body()
-        return await forward(request.app.state.http, upstreams[target.service], target, request, body, caller)
+        credential = minter.mint(role=caller.role, sub=caller.sub, audience=target.service)
+        return await forward(request.app.state.http, upstreams[target.service], target, request, body, credential)
 
     return app
 

@@ -8,23 +8,22 @@ import httpx
 from fastapi import Request, Response
 
 from common.problems import Problem
-from gateway.auth import Caller
 from gateway.routes import Target
 
 log = logging.getLogger(__name__)
 
-# Whitelists: Authorization stays here (services trust X-Caller-*), and any
-# X-Caller-* a client sent is dropped because it is simply not on the list.
+# Whitelists: the client's Authorization stays here and is replaced by the gateway's internal
+# credential for this request and this service (common/internal_auth.py); any X-Caller-* or other
+# header a client sent is dropped because it is simply not on the list.
 REQUEST_HEADERS = ("content-type", "idempotency-key", "accept")
 RESPONSE_HEADERS = ("content-type", "location", "retry-after")
 
 
-def upstream_headers(request: Request, caller: Caller) -> dict[str, str]:
+def upstream_headers(request: Request, credential: str) -> dict[str, str]:
     headers = {name: value for name in REQUEST_HEADERS if (value := request.headers.get(name)) is not None}
     # RequestIdMiddleware has already replaced the header with a sane value.
     headers["x-request-id"] = request.headers["x-request-id"]
-    headers["x-caller-role"] = caller.role
-    headers["x-caller-sub"] = caller.sub
+    headers["authorization"] = f"Bearer {credential}"
     return headers
 
 
@@ -41,12 +40,12 @@ async def forward(
     target: Target,
     request: Request,
     body: bytes,
-    caller: Caller,
+    credential: str,
 ) -> Response:
     url = httpx.URL(base_url).copy_with(path=target.upstream_path, query=request.scope.get("query_string") or None)
     try:
         upstream = await client.request(
-            request.method, url, content=body, headers=upstream_headers(request, caller)
+            request.method, url, content=body, headers=upstream_headers(request, credential)
         )
     except httpx.ConnectTimeout as exc:
         # Could not even connect: the service is unreachable, not slow.

@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 
+from tests.callers import JWKS_FILE
 from tools.mock_kafka import start_mock_kafka, stop_mock_kafka
 from tools.pg import (
     LOCAL_ADMIN_URL,
@@ -22,6 +23,10 @@ from tools.pg import (
     local_server_available,
     with_database,
 )
+
+# Services under test trust the tests' own internal-credential key (tests/callers.py), set before
+# any settings object reads the environment; stacks started by tools/stack.py set their own.
+os.environ["INTERNAL_JWKS"] = str(JWKS_FILE)
 
 
 @pytest.fixture(scope="session")

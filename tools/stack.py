@@ -32,6 +32,8 @@ from typing import Iterable, Mapping
 
 import httpx
 
+from common.internal_auth import dev_paths
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Start order. The gateway comes last, the sandbox first (the services call it).
@@ -230,8 +232,12 @@ class Stack:
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "DEV_MODE": "true" if self.dev_mode else "false",
             "DATA_DIR": str(self.data_dir),
+            "BIND_HOST": HOST,
             "PYTHONUNBUFFERED": "1",
         })
+        if self.dev_mode:
+            # The key set the dev-mode gateway writes under DATA_DIR; never one inherited from the caller.
+            env["INTERNAL_JWKS"] = str(dev_paths(self.data_dir)[1])
         if "sandbox" in self.ports:
             env["SANDBOX_URL"] = self.url("sandbox")
         if name == "gateway":

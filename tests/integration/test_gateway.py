@@ -1,6 +1,7 @@
 """The gateway in process, with fake upstream services behind an in-process transport."""
 
 import logging
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,8 +19,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from common.identifiers import make_iin
+from common.internal_auth import internal_rules
+from common.jwks import StaticKeys, thumbprint, verify_token
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from tests.callers import KEY_FILE, MINTER
+
+DATA_DIR = Path(tempfile.mkdtemp(prefix="emaket-gw-test-"))
 
 CITIZEN_IIN = make_iin(date(1990, 1, 1), "M", 11)
 ISSUER, AUDIENCE = "test-issuer", "test-audience"
@@ -143,6 +149,7 @@ def make_settings(**overrides: object) -> GatewaySettings:
         "jwt_issuer": ISSUER,
         "jwt_audience": AUDIENCE,
         "openapi_cache_s": 0,
+        "data_dir": DATA_DIR,
     }
     values.update(overrides)
     return GatewaySettings(**values)
@@ -180,15 +187,30 @@ def public_key_file(tmp_path: Path, signing_key: Ed25519PrivateKey) -> Path:
 
 @pytest.fixture
 async def prod_gw(public_key_file: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(make_settings(dev_mode=False, jwt_public_key_file=public_key_file)) as client:
+    settings = make_settings(dev_mode=False, jwt_public_key_file=public_key_file, internal_signing_key_file=KEY_FILE)
+    async with running(settings) as client:
         yield client
 
 
-def mint(key: Ed25519PrivateKey, role: str = "ops", sub: str = "ops-1", **claims: object) -> str:
+def mint(
+    key: Ed25519PrivateKey, role: str = "ops", sub: str = "ops-1", *, typ: str = "at+jwt", kid: str | None = None, **claims: object
+) -> str:
     now = int(time.time())
     payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "role": role, "iat": now, "exp": now + 600}
     payload.update(claims)
-    return jwt.encode(payload, key, algorithm="EdDSA")
+    headers = {"typ": typ, "kid": kid or thumbprint(key.public_key())}
+    return jwt.encode(payload, key, algorithm="EdDSA", headers=headers)
+
+
+async def internal_caller(headers: dict[str, str], service: str) -> tuple[str, str]:
+    """The role and subject of the internal credential the gateway forwarded to ``service``."""
+    scheme, _, token = headers["authorization"].partition(" ")
+    assert scheme == "Bearer"
+    claims = await verify_token(token, StaticKeys({MINTER.kid: MINTER_PUBLIC}), internal_rules(service))
+    return claims["role"], claims["sub"]
+
+
+MINTER_PUBLIC = serialization.load_pem_private_key(KEY_FILE.read_bytes(), password=None).public_key()  # type: ignore[union-attr]
 
 
 async def dev_token(client: httpx.AsyncClient, role: str, sub: str | None = None) -> dict[str, str]:
@@ -265,7 +287,9 @@ async def test_production_token_is_accepted(prod_gw: httpx.AsyncClient, signing_
     token = mint(signing_key, role="operator", sub="op-7")
     response = await prod_gw.get("/api/v1/applications", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
-    assert response.json()["headers"]["x-caller-sub"] == "op-7"
+    forwarded = response.json()["headers"]
+    assert await internal_caller(forwarded, "intake") == ("operator", "op-7")
+    assert token not in forwarded["authorization"]  # the access token itself stays at the gateway
 
 
 async def test_wrong_role_is_403(gw: httpx.AsyncClient) -> None:
@@ -352,13 +376,16 @@ async def test_caller_headers_are_forwarded_and_spoofs_dropped(gw: httpx.AsyncCl
     assert seen["query"] == "x=1"
     assert seen["body"] == '{"item": {"a": 1}}'
     headers = seen["headers"]
-    assert headers["x-caller-role"] == "citizen"
-    assert headers["x-caller-sub"] == CITIZEN_IIN
-    assert "x-caller-extra" not in headers
+    assert not any(name.startswith("x-caller") for name in headers)
+    assert "cookie" not in headers
     assert headers["idempotency-key"] == "key-1"
     assert headers["content-type"] == "application/json"
     assert headers["accept"] == "application/json"
-    assert "authorization" not in headers and "cookie" not in headers
+    # The citizen's token is replaced by the gateway's own credential, for intake only, naming the citizen.
+    forwarded = jwt.decode(headers["authorization"].removeprefix("Bearer "), options={"verify_signature": False})
+    assert (forwarded["role"], forwarded["sub"], forwarded["aud"]) == ("citizen", CITIZEN_IIN, "intake")
+    assert jwt.get_unverified_header(headers["authorization"].removeprefix("Bearer "))["typ"] == "emaket-internal+jwt"
+    assert citizen["Authorization"] != headers["authorization"]
     # Response: only the whitelisted headers, Location made public.
     assert response.headers["location"] == "/api/v1/applications/abc"
     assert response.headers["retry-after"] == "7"
@@ -478,10 +505,12 @@ async def test_upstream_down_is_503_and_timeout_504(gw: httpx.AsyncClient) -> No
 
 async def test_settings_refuse_production_without_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GATEWAY_JWT_PUBLIC_KEY_FILE", raising=False)
-    with pytest.raises(ValidationError, match="GATEWAY_JWT_PUBLIC_KEY_FILE"):
+    with pytest.raises(ValidationError, match="GATEWAY_JWKS"):
         GatewaySettings(dev_mode=False)
+    with pytest.raises(ValidationError, match="GATEWAY_INTERNAL_SIGNING_KEY_FILE"):
+        GatewaySettings(dev_mode=False, jwks="keys.json")
     with pytest.raises(RuntimeError, match="cannot be read"):
-        create_app(make_settings(dev_mode=False, jwt_public_key_file=Path("/nonexistent/key.pem")))
+        create_app(make_settings(dev_mode=False, jwt_public_key_file=Path("/nonexistent/key.pem"), internal_signing_key_file=KEY_FILE))
 
 
 async def test_logs_mask_the_subject_and_never_show_the_token(gw: httpx.AsyncClient) -> None:

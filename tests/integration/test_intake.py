@@ -9,13 +9,20 @@ exercised end to end in tests/e2e), while joining the consumer group in the mock
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -31,6 +38,7 @@ from services.intake.adapters.orm import (
 )
 from services.intake.handlers import IntakeService
 from services.intake.settings import IntakeSettings
+from tests.callers import JWKS_FILE, KEY_FILE, MINTER, caller_headers
 from tests.integration.helpers import (
     IBAN,
     application_data,
@@ -51,9 +59,7 @@ class Intake:
     sessions: async_sessionmaker
 
     async def submit(self, body: dict, *, role: str, sub: str | None = None, key: str | None = None) -> httpx.Response:
-        headers = {"X-Caller-Role": role, "Idempotency-Key": key or str(uuid.uuid4())}
-        if sub:
-            headers["X-Caller-Sub"] = sub
+        headers = caller_headers(role, sub) | {"Idempotency-Key": key or str(uuid.uuid4())}
         return await self.http.post("/api/v1/applications", json=body, headers=headers)
 
     async def count(self, model, *where) -> int:
@@ -91,12 +97,66 @@ def proactive(deceased: str | None = None) -> dict:
     return burial("proactive", applicant=new_iin(), deceased=deceased or new_deceased())
 
 
-async def test_missing_caller_headers_is_401_problem(intake):
-    """docs/design.md: services trust only the gateway's X-Caller-* headers; none → 401."""
-    r = await intake.http.post("/api/v1/applications", json=proactive(), headers={"Idempotency-Key": "k"})
-    assert r.status_code == 401
-    assert r.headers["content-type"].startswith(PROBLEM)
+def _forged_credentials() -> dict[str, dict[str, str]]:
+    """Everything an attacker on the service network could send instead of the gateway's credential."""
+    stranger_key = Ed25519PrivateKey.generate()
+    now = int(time.time())
+    claims = {"iss": "emaket-gateway", "aud": "intake", "sub": "ops-1", "role": "ops", "iat": now, "exp": now + 30}
+    header = {"typ": "emaket-internal+jwt", "kid": MINTER.kid}
+
+    def bearer(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    return {
+        "nothing": {},
+        "X-Caller headers (the old trust)": {"X-Caller-Role": "ops", "X-Caller-Sub": "ops-1"},
+        "another key under the gateway's kid": bearer(jwt.encode(claims, stranger_key, "EdDSA", headers=header)),
+        "minted for another service": caller_headers("ops", service="decision"),
+        "expired": bearer(jwt.encode(claims | {"iat": now - 120, "exp": now - 60}, _test_key(), "EdDSA", headers=header)),
+        "living too long": bearer(jwt.encode(claims | {"exp": now + 3600}, _test_key(), "EdDSA", headers=header)),
+        "an access token's typ": bearer(jwt.encode(claims, _test_key(), "EdDSA", headers=header | {"typ": "at+jwt"})),
+        "no subject": bearer(jwt.encode({k: v for k, v in claims.items() if k != "sub"}, _test_key(), "EdDSA", headers=header)),
+        "unknown role": bearer(jwt.encode(claims | {"role": "admin"}, _test_key(), "EdDSA", headers=header)),
+        "alg none": bearer(jwt.encode(claims, None, "none", headers=header)),
+        "HS256 with the public key set as secret": bearer(_hs256(claims, header, JWKS_FILE.read_bytes())),
+    }
+
+
+def _hs256(claims: dict, header: dict, secret: bytes) -> str:
+    """Hand-made: PyJWT itself refuses a public key as an HMAC secret, an attacker would not."""
+    def part(obj: dict) -> bytes:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=")
+
+    signing_input = part(header | {"alg": "HS256"}) + b"." + part(claims)
+    signature = base64.urlsafe_b64encode(hmac.new(secret, signing_input, hashlib.sha256).digest()).rstrip(b"=")
+    return (signing_input + b"." + signature).decode()
+
+
+def _test_key():
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key(KEY_FILE.read_bytes(), password=None)
+
+
+@pytest.mark.parametrize("how", list(_forged_credentials()))
+async def test_no_side_door_anything_but_the_gateways_credential_is_401(intake, how):
+    """Issue 6 point 1: a request straight to the service port is refused, whatever it claims."""
+    headers = _forged_credentials()[how]
+    for method, path, body in (
+        ("POST", "/api/v1/applications", proactive()),
+        ("GET", "/api/v1/applications", None),
+        ("GET", f"/api/v1/applications/{uuid.uuid4()}", None),
+        ("GET", "/api/v1/ops/dead-letters", None),
+    ):
+        r = await intake.http.request(method, path, json=body, headers=headers | {"Idempotency-Key": "k"})
+        assert r.status_code == 401, (how, path, r.text)
+        assert r.headers["content-type"].startswith(PROBLEM)
     assert await intake.count(Application) == 0
+
+
+async def test_the_gateways_credential_is_accepted_for_its_audience(intake):
+    r = await intake.http.get("/api/v1/applications", headers=caller_headers("ops", "ops-1"))
+    assert r.status_code == 200, r.text
 
 
 @pytest.mark.parametrize(
@@ -262,7 +322,7 @@ async def test_a_read_is_one_snapshot_even_when_a_status_change_commits_between_
 
     monkeypatch.setattr(handlers, "history_of", history_after_a_concurrent_commit)
     for path in (f"/api/v1/applications/{app_id}", "/api/v1/applications"):
-        r = await intake.http.get(path, headers={"X-Caller-Role": "mobile"})
+        r = await intake.http.get(path, headers=caller_headers("mobile"))
         assert r.status_code == 200, r.text
         items = r.json()["items"] if "items" in r.json() else [r.json()]
         app = next(a for a in items if a["id"] == str(app_id))
