@@ -16,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from common.devguard import LoopbackOnly
 from common.logging import configure_logging
 from common.problems import Problem, install_problem_handlers, problem_response
 from gateway.auth import AuthError, Caller, bearer_token, build_auth
@@ -90,6 +91,8 @@ def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBa
     app.add_exception_handler(Exception, _internal_error)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so even a 422 for size carries the id
+    if settings.dev_mode:
+        app.add_middleware(LoopbackOnly)  # outermost of all: dev tokens are for this machine only
 
     def throttle(key: str, *, system: bool = False, address: bool = False) -> None:
         chosen = address_limiter if address else system_limiter if system else limiter

@@ -27,6 +27,7 @@ from common.identifiers import make_bin, make_iin
 from common.migrations import upgrade_head
 from common.outbox import MessagingTables
 from common.reasons import reason
+from sandbox.app import SandboxSettings
 from sandbox.app import create_app as create_sandbox_app
 
 IBAN = "KZ86125KZT5004100100"
@@ -102,7 +103,7 @@ class Sandbox:
     """The real sandbox app in process: adapters reach it through an ASGI transport."""
 
     def __init__(self) -> None:
-        self.app = create_sandbox_app(hang_seconds=0.05)
+        self.app = create_sandbox_app(hang_seconds=0.05, settings=SandboxSettings(DEV_MODE=True))
         self.transport = httpx.ASGITransport(app=self.app)
         self.admin = httpx.AsyncClient(transport=self.transport, base_url="http://sandbox")
         self._clients: list[ResilientClient] = []

@@ -151,3 +151,14 @@ def test_services_outside_dev_mode_need_the_gateways_keys_and_refuse_crash_point
         IntakeSettings(DEV_MODE="false", INTERNAL_JWKS="k.json", CRASH_POINT="relay.before_publish",
                        DATABASE_URL="x", KAFKA_BOOTSTRAP_SERVERS="x")
     IntakeSettings(DEV_MODE="false", INTERNAL_JWKS="k.json", DATABASE_URL="x", KAFKA_BOOTSTRAP_SERVERS="x")
+
+
+async def test_dev_mode_answers_loopback_clients_only() -> None:
+    """uvicorn started by hand with --host 0.0.0.0: the settings cannot see it, the guard can."""
+    app = create_app(make_settings())
+    async with app.router.lifespan_context(app):
+        for client, expected in ((("10.0.0.7", 5000), 403), (("127.0.0.1", 5000), 200)):
+            transport = httpx.ASGITransport(app=app, client=client)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+                response = await http.post("/api/v1/dev/token", json={"role": "ops"})
+                assert response.status_code == expected, (client, response.text)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.app import create_app
+from sandbox.app import SandboxSettings, create_app
 
 PROBLEM = "application/problem+json"
 
@@ -31,7 +31,7 @@ ORDER = {
 
 
 def _client(hang_seconds: float = 0.05) -> httpx.AsyncClient:
-    app = create_app(hang_seconds=hang_seconds)
+    app = create_app(hang_seconds=hang_seconds, settings=SandboxSettings(DEV_MODE=True))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox")
 
 
@@ -375,3 +375,20 @@ async def test_timeout_applies_the_call_then_withholds_the_answer() -> None:
         assert [c_["fault"] for c_ in calls] == ["timeout", None]
         faults = (await c.get("/sandbox/faults")).json()["items"]
         assert faults[0]["timeout_next"] == 0
+
+
+@pytest.mark.parametrize("env", [{}, {"DEV_MODE": "false"}, {"DEV_MODE": "1"}])
+def test_the_sandbox_refuses_to_start_outside_dev_mode(monkeypatch, env):
+    """Issue 6 point 2: its fixtures invent deaths; it never runs beside production settings."""
+    monkeypatch.delenv("DEV_MODE", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises((RuntimeError, ValueError)):
+        create_app()
+
+
+def test_the_sandbox_refuses_a_non_loopback_bind(monkeypatch):
+    monkeypatch.setenv("DEV_MODE", "true")
+    monkeypatch.setenv("BIND_HOST", "0.0.0.0")
+    with pytest.raises(ValueError, match="loopback"):
+        create_app()
