@@ -33,7 +33,9 @@ def consumers(runtime: Runtime) -> list[ConsumerSpec]:
 
 def workers(runtime: Runtime) -> dict:
     async def step() -> int:
-        return await handlers.deliver_one(runtime.sessions, runtime.extras["delivery"])
+        return await handlers.deliver_one(
+            runtime.sessions, runtime.extras["delivery"], sms_per_phone_per_hour=runtime.settings.sms_per_phone_per_hour
+        )
 
     return {f"deliver-{n}": step for n in range(2)}
 

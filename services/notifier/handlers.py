@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.envelope import Envelope
 from common.http import ExternalUnavailable
+from common.identifiers import mask_phone
 from common.jobs import claim_due, retry_at
 from services.notifier.adapters.gateways import Delivery
 from services.notifier.adapters.orm import Notification
@@ -19,6 +21,8 @@ from services.notifier.domain.templates import notice_of
 log = logging.getLogger(__name__)
 _NAMESPACE = uuid.UUID("5d7c1d9e-5f0b-4d6e-9a51-6a0c1f1b2b10")
 MAX_ATTEMPTS = 20
+SMS_WINDOW = timedelta(hours=1)
+PER_PHONE_LIMIT = "per-phone SMS limit"
 
 
 async def on_status_event(session: AsyncSession, event: Envelope) -> None:
@@ -44,11 +48,38 @@ async def on_status_event(session: AsyncSession, event: Envelope) -> None:
     )
 
 
-async def deliver_one(sessions: async_sessionmaker, delivery: Delivery) -> int:
+async def _phone_is_over_limit(session: AsyncSession, note: Notification, per_hour: int) -> bool:
+    """Issue 6 point 10: no phone gets more than ``per_hour`` SMS an hour, however many cases name it.
+
+    Over the limit a message waits (nothing a citizen must learn is dropped) until the oldest SMS of
+    the window is an hour old. The advisory lock on the phone makes count-then-send exact across workers
+    and replicas.
+    """
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"sms:{note.phone}"))))
+    since = datetime.now(timezone.utc) - SMS_WINDOW
+    sent = (
+        select(Notification.sent_at)
+        .where(Notification.channel == "sms", Notification.phone == note.phone,
+               Notification.status == "sent", Notification.sent_at >= since)
+        .subquery()
+    )
+    count, oldest = (await session.execute(select(func.count(), func.min(sent.c.sent_at)).select_from(sent))).one()
+    if count < per_hour:
+        return False
+    note.next_attempt_at = oldest + SMS_WINDOW
+    note.last_error = PER_PHONE_LIMIT
+    log.warning("sms %s to %s waits until %s: %s of %d per hour", note.kind, mask_phone(note.phone or ""),
+                note.next_attempt_at.isoformat(timespec="seconds"), count, per_hour)
+    return True
+
+
+async def deliver_one(sessions: async_sessionmaker, delivery: Delivery, *, sms_per_phone_per_hour: int = 10) -> int:
     async with sessions() as session, session.begin():
         note = await claim_due(session, Notification)
         if note is None:
             return 0
+        if note.channel == "sms" and note.phone and await _phone_is_over_limit(session, note, sms_per_phone_per_hour):
+            return 1
         try:
             if note.channel == "sms":
                 status = await delivery.send_sms(

@@ -209,3 +209,22 @@ async def test_a_survivor_assignment_names_who_it_leaves_out_and_the_appeal(sess
     assert reason("not_dependant")["message_ru"] in note.text_ru
     assert "обжаловать" in note.text_ru and "шағымдан" in note.text_kk
     assert left_out not in note.text_kk + note.text_ru
+
+
+async def test_no_phone_gets_more_sms_an_hour_than_the_limit_and_the_rest_wait(sessions, sandbox, delivery):
+    """Issue 6 point 10: five cases naming one phone (an SMS bomb, or a busy family) — 3 go out, the rest wait."""
+    phone = application_data(channel="proactive")["contact"]["phone"]
+    for _ in range(5):
+        data = application_data(channel="proactive")
+        data["contact"]["phone"] = phone
+        await handle(sessions, _events(data)["accepted"])
+    other = application_data(channel="proactive")
+    await handle(sessions, _events(other)["accepted"])
+
+    while await handlers.deliver_one(sessions, delivery, sms_per_phone_per_hour=3):
+        pass
+    assert len(await sandbox.sent("sms", phone=phone)) == 3
+    assert len(await sandbox.sent("sms", phone=other["contact"]["phone"])) == 1  # another phone is not held up
+    waiting = [n for n in await notifications(sessions) if n.status == "pending"]
+    assert len(waiting) == 2
+    assert all(n.last_error == handlers.PER_PHONE_LIMIT and n.next_attempt_at > datetime.now(timezone.utc) for n in waiting)

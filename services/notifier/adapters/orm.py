@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, MetaData, Text, func
+from sqlalchemy import DateTime, Index, Integer, MetaData, Text, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from common.outbox import messaging_tables
@@ -23,6 +23,10 @@ class Notification(Base):
     """One message to one citizen; its id is derived from the event, so a redelivery cannot send twice."""
 
     __tablename__ = "notifications"
+    __table_args__ = (
+        # The per-phone SMS limit counts a phone's sent SMS of the last hour (handlers._phone_is_over_limit).
+        Index("ix_notifications_sms_phone_sent", "phone", "sent_at", postgresql_where=text("channel = 'sms' AND status = 'sent'")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     application_id: Mapped[uuid.UUID] = mapped_column(index=True)
