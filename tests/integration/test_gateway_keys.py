@@ -162,3 +162,23 @@ async def test_dev_mode_answers_loopback_clients_only() -> None:
             async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
                 response = await http.post("/api/v1/dev/token", json={"role": "ops"})
                 assert response.status_code == expected, (client, response.text)
+
+
+def test_outside_dev_mode_every_outside_system_url_must_be_set(monkeypatch) -> None:
+    """Nothing falls back to the sandbox in production (issue 6 point 2)."""
+    from services.eligibility.settings import EligibilitySettings
+    from services.notifier.settings import NotifierSettings
+    from services.payment_queue.settings import PaymentQueueSettings
+
+    base = {"DEV_MODE": "false", "INTERNAL_JWKS": "k.json", "DATABASE_URL": "x", "KAFKA_BOOTSTRAP_SERVERS": "x"}
+    for settings, needed in (
+        (EligibilitySettings, {"EGOV_URL"}),
+        (PaymentQueueSettings, {"PAYMENTS_DB_URL"}),
+        (NotifierSettings, {"SMS_GATEWAY_URL", "CABINET_URL"}),
+    ):
+        for name in needed:
+            monkeypatch.delenv(name, raising=False)
+        with pytest.raises(ValidationError) as refused:
+            settings(**base)
+        assert all(name in str(refused.value) for name in needed), refused.value
+        settings(**base, **{name: "https://registry.example" for name in needed})
