@@ -7,24 +7,41 @@ then the message goes to `deadletter.<service>` with the error and to the
 `dead_letters` table for replay (guarantee 3); the partition moves on.
 Infrastructure trouble (database unreachable) is not the message's fault: it
 is retried without limit and never dead-lettered.
+
+Poison is refused before any handler sees it and dead-lettered at once
+(`EventConsumer.admit`): tombstones, oversized values, bytes that are not UTF-8
+JSON or hold what PostgreSQL cannot store, non-envelopes, unknown event types,
+known types with the wrong shape. The dead letter keeps the value as bytes, so
+storing it cannot fail on what the message holds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import json
 import logging
+import re
+import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
+from pydantic import ValidationError
 from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common import crash
 from common.envelope import Envelope, make_event
-from common.outbox import MessagingTables, add_event, claim_inbox
+from common.events import EVENTS
+from common.logging import mask_personal_data
+from common.outbox import MAX_STORED_PAYLOAD, MessagingTables, add_event, claim_inbox
+from common.relay import MAX_MESSAGE_BYTES
+from common.strict_json import HostileJson, loads_strict
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +78,7 @@ class EventConsumer:
         retry_delay_s: float = 0.2,
         session_timeout_ms: int = 10000,
         heartbeat_interval_ms: int = 3000,
+        max_value_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self.spec = spec
         self._bootstrap = bootstrap
@@ -71,7 +89,9 @@ class EventConsumer:
         self._retry_delay_s = retry_delay_s
         self._session_timeout_ms = session_timeout_ms
         self._heartbeat_interval_ms = heartbeat_interval_ms
+        self._max_value_bytes = max_value_bytes
         self.handled = 0
+        self.dead_lettered = 0
 
     async def run(self) -> None:
         """Consume forever; a broken connection restarts the consumer, never the process."""
@@ -113,9 +133,9 @@ class EventConsumer:
 
     async def process(self, message: ConsumerRecord) -> None:
         try:
-            event = Envelope.from_bytes(message.value)
-        except Exception as exc:  # noqa: BLE001 - anything unparseable is poison
-            await self._dead_letter(message, None, f"unparseable envelope: {exc}", attempts=1)
+            event = self.admit(message.value)
+        except Poison as exc:
+            await self._dead_letter(message, exc.event, str(exc), attempts=1)
             return
         handler = self.spec.handlers.get(event.name)
         if handler is None:
@@ -135,10 +155,41 @@ class EventConsumer:
                     await asyncio.sleep(min(self._retry_delay_s * 2 ** min(attempt, 6), 10.0))
                     continue
                 if attempt >= self._max_attempts:
-                    log.error("dead-lettering %s after %d attempts: %r", event.name, attempt, exc)
-                    await self._dead_letter(message, event, repr(exc), attempts=attempt)
+                    error = describe(exc)
+                    log.error("dead-lettering %s after %d attempts: %s", event.name, attempt, error)
+                    await self._dead_letter(message, event, error, attempts=attempt)
                     return
                 await asyncio.sleep(self._retry_delay_s * 2 ** (attempt - 1))
+
+    def admit(self, value: bytes | None) -> Envelope:
+        """The message as an envelope this consumer may hand to a handler, or Poison saying why not.
+
+        Refused before any handler runs: a tombstone, a value over the size limit, bytes that are
+        not UTF-8 JSON or hold what PostgreSQL cannot store (NUL, lone surrogates), a body that is
+        not an envelope, an event type nobody knows, and a known type whose data has the wrong shape.
+        """
+        if value is None:
+            raise Poison("tombstone: a message with no value")
+        if len(value) > self._max_value_bytes:
+            raise Poison(f"oversized: {len(value)} bytes, the limit is {self._max_value_bytes}")
+        try:
+            parsed = loads_strict(value)
+        except HostileJson as exc:
+            raise Poison(f"unparseable envelope: {exc}") from None
+        try:
+            event = Envelope.model_validate(parsed)
+        except ValidationError as exc:
+            raise Poison(f"unparseable envelope: {describe(exc)}") from None
+        contract = EVENTS.get(event.name)
+        if contract is None and event.name not in self.spec.handlers:
+            raise Poison(f"unknown event type {event.type[:200]}", event)
+        # Another version of a known type goes to its handler, which knows which versions it reads.
+        if contract is not None and event.name in self.spec.handlers and event.type == contract.type_name():
+            try:
+                contract.of(event)
+            except ValueError as exc:  # pydantic's ValidationError is a ValueError
+                raise Poison(f"wrong shape for {event.type[:200]}: {describe(exc)}", event) from None
+        return event
 
     async def handle(self, event: Envelope, handler: Handler) -> bool:
         """Run the handler and record the inbox row in one transaction; False when already handled."""
@@ -149,39 +200,165 @@ class EventConsumer:
             return True
 
     async def _dead_letter(self, message: ConsumerRecord, event: Envelope | None, error: str, *, attempts: int) -> None:
-        raw = message.value.decode("utf-8", errors="replace")
-        while True:
-            try:
-                async with self._sessions() as session, session.begin():
-                    if event is not None and not await claim_inbox(session, self._tables, self.spec.group, event.id):
-                        return
-                    await session.execute(
-                        insert(self._tables.dead_letters).values(
-                            consumer=self.spec.group,
-                            topic=message.topic,
-                            partition=message.partition,
-                            offset=message.offset,
-                            event_id=event.id if event else None,
-                            raw=raw,
-                            error=error[:4000],
-                            attempts=attempts,
-                        )
+        """Store the message as bytes with the error and announce it; never give up on a database outage.
+
+        Whatever the message holds is storable: the value as bytea (cut at MAX_STORED_PAYLOAD, with its
+        full size and sha256), the error with NUL and lone surrogates escaped. Should the database still
+        refuse the row, a row without the payload is stored; should it refuse that too, the message is
+        logged (without its content) and the partition moves on.
+        """
+        letter = DeadLetter.of(message, event, error, attempts=attempts, consumer=self.spec.group)
+        for full in (True, False):
+            while True:
+                try:
+                    await self._store(letter if full else letter.without_payload())
+                    self.dead_lettered += 1
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - classified below
+                    if _is_transient(exc):
+                        log.warning("could not dead-letter (%s); retrying", type(exc).__name__)
+                        await asyncio.sleep(1.0)
+                        continue
+                    log.error(
+                        "the database refused dead letter %s/%d/%d (%s)",
+                        message.topic, message.partition, message.offset, describe(exc)[:300],
                     )
-                    notice = make_event(
-                        "deadletter",
-                        source=self._service,
-                        subject=event.subject if event else f"{message.topic}/{message.partition}/{message.offset}",
-                        data={
-                            "consumer": self.spec.group,
-                            "topic": message.topic,
-                            "partition": message.partition,
-                            "offset": message.offset,
-                            "error": error[:4000],
-                            "original": raw,
-                        },
-                    )
-                    await add_event(session, self._tables, f"deadletter.{self._service}", notice)
+                    break
+        log.critical("dead letter %s/%d/%d lost: not storable", message.topic, message.partition, message.offset)
+
+    async def _store(self, letter: "DeadLetter") -> None:
+        async with self._sessions() as session, session.begin():
+            if letter.event_id is not None and not await claim_inbox(
+                session, self._tables, self.spec.group, letter.event_id
+            ):
                 return
-            except Exception:  # noqa: BLE001 - never drop the message: keep trying
-                log.exception("could not dead-letter; retrying")
-                await asyncio.sleep(1.0)
+            await session.execute(insert(self._tables.dead_letters).values(letter.row()))
+            notice = make_event("deadletter", source=self._service, subject=letter.subject, data=letter.notice())
+            await add_event(session, self._tables, f"deadletter.{self._service}", notice)
+
+
+class Poison(Exception):
+    """A message no handler may see; ``event`` is its envelope when it parsed."""
+
+    def __init__(self, reason: str, event: Envelope | None = None) -> None:
+        super().__init__(reason)
+        self.event = event
+
+
+def storable(text: str, limit: int = 4000) -> str:
+    """``text`` as PostgreSQL text and JSONB take it: NUL and lone surrogates escaped, cut at ``limit``."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")[:limit]
+
+
+def describe(exc: BaseException) -> str:
+    """The error for a dead letter; a validation error without the values it saw (they hold personal data)."""
+    if isinstance(exc, ValidationError):
+        parts = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False, include_context=False)
+        ]
+        return storable(f"{exc.error_count()} validation errors: " + "; ".join(parts))
+    return storable(repr(exc))
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    consumer: str
+    topic: str
+    partition: int
+    offset: int
+    event_id: uuid.UUID | None
+    subject: str
+    error: str
+    attempts: int
+    payload: bytes | None
+    size: int
+    sha256: str | None
+    truncated: bool
+
+    @classmethod
+    def of(cls, message: ConsumerRecord, event: Envelope | None, error: str, *, attempts: int, consumer: str) -> "DeadLetter":
+        value = message.value
+        where = f"{message.topic}/{message.partition}/{message.offset}"
+        subject = event.subject if event is not None and len(event.subject) <= 200 else where
+        return cls(
+            consumer=consumer,
+            topic=storable(message.topic, 300),
+            partition=message.partition,
+            offset=message.offset,
+            event_id=event.id if event is not None else None,
+            subject=storable(subject, 300),
+            error=storable(error),
+            attempts=attempts,
+            payload=None if value is None else value[:MAX_STORED_PAYLOAD],
+            size=0 if value is None else len(value),
+            sha256=None if value is None else hashlib.sha256(value).hexdigest(),
+            truncated=value is not None and len(value) > MAX_STORED_PAYLOAD,
+        )
+
+    def without_payload(self) -> "DeadLetter":
+        return replace(
+            self, payload=None, truncated=self.size > 0, error=f"{self.error[:3000]} (payload not storable)"
+        )
+
+    def row(self) -> dict:
+        return {
+            "consumer": self.consumer,
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "event_id": self.event_id,
+            "payload": self.payload,
+            "payload_size": self.size,
+            "payload_sha256": self.sha256,
+            "payload_truncated": self.truncated,
+            "error": self.error,
+            "attempts": self.attempts,
+        }
+
+    def notice(self) -> dict:
+        """`data` of the deadletter event (common.events.DeadLettered): the payload travels as base64."""
+        return {
+            "consumer": self.consumer,
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "error": self.error,
+            "original": base64.b64encode(self.payload or b"").decode("ascii"),
+            "encoding": "base64",
+            "tombstone": self.sha256 is None,
+            "size": self.size,
+            "sha256": self.sha256,
+            "truncated": self.truncated,
+        }
+
+
+_PREVIEW_SOURCE_BYTES = 8 * 1024
+# Keys whose values are people's names; the other personal data (IINs, phones, IBANs) is masked by pattern.
+_NAME_KEY = re.compile(r"name|patronymic|fio", re.IGNORECASE)
+_NAME_IN_TEXT = re.compile(r'("[^"]*(?:name|patronymic|fio)[^"]*"\s*:\s*")[^"]*', re.IGNORECASE)
+
+
+def _mask_names(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "***" if _NAME_KEY.search(k) and isinstance(v, str) else _mask_names(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_names(v) for v in value]
+    return value
+
+
+def masked_preview(payload: bytes | None, *, limit: int = 500) -> str:
+    """The start of a dead letter's payload for ops: names, IINs, phones and IBANs masked, NUL escaped."""
+    if not payload:
+        return ""
+    try:
+        if len(payload) > _PREVIEW_SOURCE_BYTES:
+            raise HostileJson("body", "too long to parse for a preview")
+        text = json.dumps(_mask_names(loads_strict(payload)), ensure_ascii=False, separators=(",", ":"))
+    except HostileJson:
+        # Not JSON (or cut): mask names by their keys in the text. Masking runs before cutting, so a
+        # number cut in half is never shown unmasked.
+        text = _NAME_IN_TEXT.sub(r"\1***", payload[:_PREVIEW_SOURCE_BYTES].decode("utf-8", "replace"))
+    return mask_personal_data(storable(text, _PREVIEW_SOURCE_BYTES * 2))[:limit]

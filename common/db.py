@@ -12,6 +12,9 @@ def make_engine(url: str, *, schema: str, pool_size: int = 5) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        # A failing statement's error (raised, logged, stored in dead letters) must not carry its
+        # parameters: they are IINs, phones, IBANs and names (guarantee 8).
+        hide_parameters=True,
         connect_args={"server_settings": {"search_path": f"{schema},public", "application_name": schema}},
     )
 

@@ -15,6 +15,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal, TypeVar
 
+import rfc8785
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.envelope import TYPE_PREFIX, Envelope
@@ -247,7 +248,69 @@ class DecisionDrafted(DecisionData):
 
 
 class DecisionSigned(DecisionData):
+    """A signed decision. ``signed_document`` is what the signature covers (a ``DecisionDocument`` as JSON),
+    ``signature`` the base64 Ed25519 signature of its RFC 8785 form, ``kid`` the key that made it (decision's JWKS).
+
+    The payment queue pays only what the document says, after verifying it; the other fields are for reading.
+    """
+
     TYPE = "decision.signed"
+
+    signed_document: dict[str, Any] | None = None
+    signature: str | None = None
+    kid: str | None = None
+
+
+# --- the signed decision document (decision signs it, payment_queue verifies it) ------------------
+
+SIGNATURE_ALGORITHM = "Ed25519"
+CANONICALIZATION = "RFC 8785"
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 (JSON Canonicalization Scheme) bytes of a JSON value: what is hashed and signed."""
+    return bytes(rfc8785.dumps(value))
+
+
+class SignedPayee(Contract):
+    """Who is paid: the applicant's IIN (or BIN), and the name when the registries named them."""
+
+    iin: str | None = None
+    bin: str | None = None
+    name: str | None = None
+
+
+class SignedReason(Contract):
+    code: str
+    subject: str | None = None
+
+
+class DecisionDocument(Contract):
+    """What a decision's signature covers (B§19-1: approved with the EDS, verifiable later).
+
+    The payment queue places exactly this: payee, IBAN, amount, kind and period come from here, never from the
+    unsigned fields around it. ``case_file_sha256`` is the SHA-256 of the RFC 8785 form of the case file
+    (Annex 7, Annex 11) the decision relied on, so the evidence cannot change after the signature either.
+    """
+
+    TYPE: ClassVar[str] = "kz.emaket.decision.signed.v2"  # v1: the earlier, sort_keys-canonicalised document
+
+    type: Literal["kz.emaket.decision.signed.v2"] = "kz.emaket.decision.signed.v2"
+    kid: str
+    decision_id: uuid.UUID
+    application_id: uuid.UUID
+    benefit: Benefit
+    channel: Channel
+    outcome: Outcome
+    amount_kzt: int
+    amount_kind: Literal["one_time", "monthly"]
+    period_start: date | None = None  # disability, survivor: the first day paid; the payment runs monthly from it
+    reasons: tuple[SignedReason, ...] = ()
+    payee: SignedPayee
+    iban: str | None = None
+    signed_by: str
+    signed_at: datetime
+    case_file_sha256: str
 
 
 # --- payments (topic "payments", producer payment_queue) ------------------------------------

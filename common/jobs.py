@@ -1,9 +1,15 @@
-"""Durable jobs: rows a worker claims with SKIP LOCKED, retried with backoff until done.
+"""Durable jobs: rows a worker claims with SKIP LOCKED, retried with backoff, up to a limit.
 
 Used where work depends on an external system (registries, payments database,
 SMS): the consumer only records the job, so an outage delays work and never
 loses or refuses it; a crashed worker's transaction rolls back and the row is
-claimed again.
+claimed again. After ``MAX_ATTEMPTS`` failed attempts a job is ``failed``: it
+stays in its table, ops see it (GET /api/v1/ops/failed-jobs) and can send it
+back to ``pending``. An odd answer (a 200 with a body of the wrong shape) counts
+as a failed attempt like an outage does, so it cannot make a worker spin.
+
+A job table is any table of a service with ``status``, ``attempts``,
+``last_error`` and ``next_attempt_at`` columns (``job_tables``).
 """
 
 from __future__ import annotations
@@ -13,8 +19,21 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import MetaData, Table, Text, cast, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger(__name__)
+
+# With the backoff below (1 s doubling to the job's cap), 30 attempts span about 25 min at a 1 min cap,
+# 50 min at 2 min, 2 h at 5 min: an outage that long needs ops anyway, and nothing is lost meanwhile.
+MAX_ATTEMPTS = 30
+FAILED = "failed"
+_JOB_COLUMNS = {"status", "attempts", "last_error", "next_attempt_at"}
+# A worker pass that raises (before it could record an attempt) waits this long, doubling to the cap.
+PASS_FAILURE_BASE_S = 1.0
+PASS_FAILURE_CAP_S = 60.0
 
 
 def retry_at(attempts: int, *, now: datetime | None = None, base_s: float = 1.0, cap_s: float = 300.0) -> datetime:
@@ -23,19 +42,32 @@ def retry_at(attempts: int, *, now: datetime | None = None, base_s: float = 1.0,
     return (now or datetime.now(timezone.utc)) + timedelta(seconds=delay * random.uniform(0.8, 1.2))
 
 
-async def run_periodic(name: str, step: Callable[[], Awaitable[int]], interval_s: float) -> None:
-    """Call `step` forever; it returns how much it did, and an idle step waits `interval_s`."""
+async def run_periodic(
+    name: str,
+    step: Callable[[], Awaitable[int]],
+    interval_s: float,
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Call `step` forever; it returns how much it did, and an idle step waits `interval_s`.
+
+    A step that raises has recorded nothing (its transaction rolled back), so it would meet the
+    same row at once: consecutive failures back off exponentially instead of spinning.
+    """
+    failures = 0
     while True:
         try:
             done = await step()
+            failures = 0
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("worker %s pass failed", name)
+            failures += 1
+            log.exception("worker %s pass failed (%d in a row)", name, failures)
             done = 0
-            await asyncio.sleep(1.0)
+            await sleep(min(PASS_FAILURE_CAP_S, PASS_FAILURE_BASE_S * 2 ** (failures - 1)))
         if not done:
-            await asyncio.sleep(interval_s)
+            await sleep(interval_s)
 
 
 async def claim_due(session, model, *, status: str = "pending", due=None):
@@ -44,8 +76,6 @@ async def claim_due(session, model, *, status: str = "pending", due=None):
     `due` is the column holding when the row is next due (default `next_attempt_at`).
     The lock lasts for the caller's transaction: a crash rolls back and frees the row.
     """
-    from sqlalchemy import select
-
     due = due if due is not None else model.next_attempt_at
     return await session.scalar(
         select(model)
@@ -56,8 +86,54 @@ async def claim_due(session, model, *, status: str = "pending", due=None):
     )
 
 
-def reschedule(job, error: str, *, cap_s: float) -> None:
-    """Count a failed attempt on a job row and set when to try again (backoff with jitter)."""
+def reschedule(job, error: str, *, cap_s: float, max_attempts: int = MAX_ATTEMPTS) -> None:
+    """Count a failed attempt on a job row: try again later (backoff with jitter), or give up as `failed`."""
     job.attempts += 1
     job.last_error = error[:2000]
     job.next_attempt_at = retry_at(job.attempts, cap_s=cap_s)
+    if job.attempts >= max_attempts:
+        job.status = FAILED
+        # Only the table and the count: the error may quote an answer with personal data.
+        log.error("%s job failed after %d attempts; listed for ops", getattr(job, "__tablename__", "a"), job.attempts)
+
+
+def job_tables(metadata: MetaData) -> list[Table]:
+    """The service's job tables: those with status, attempts, last_error and next_attempt_at."""
+    return [t for t in metadata.sorted_tables if _JOB_COLUMNS <= set(t.columns.keys())]
+
+
+def job_key(table: Table, row: Any) -> str:
+    """A failed job's id for ops: its primary-key values joined by ':' (e.g. '<application id>:2')."""
+    return ":".join(str(row[c.name]) for c in table.primary_key.columns)
+
+
+async def failed_jobs(session: AsyncSession, table: Table, *, limit: int) -> list[dict[str, Any]]:
+    rows = (
+        await session.execute(
+            select(table).where(table.c.status == FAILED).order_by(table.c.next_attempt_at).limit(limit)
+        )
+    ).mappings().all()
+    return [
+        {
+            "job": table.name,
+            "key": job_key(table, row),
+            "attempts": row["attempts"],
+            "last_error": row["last_error"],
+            "last_attempt_due": row["next_attempt_at"],
+        }
+        for row in rows
+    ]
+
+
+async def retry_failed(session: AsyncSession, table: Table, key: str) -> bool:
+    """Send a failed job back to `pending` with a fresh count of attempts; False when no such failed job."""
+    columns = list(table.primary_key.columns)
+    parts = key.split(":", len(columns) - 1)
+    if len(parts) != len(columns):
+        return False
+    result = await session.execute(
+        update(table)
+        .where(table.c.status == FAILED, *[cast(c, Text) == part for c, part in zip(columns, parts, strict=True)])
+        .values(status="pending", attempts=0, next_attempt_at=func.now())
+    )
+    return bool(result.rowcount)

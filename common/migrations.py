@@ -30,7 +30,7 @@ def alembic_config(service: str, database_url: str) -> Config:
 
 def upgrade_head(service: str, database_url: str) -> None:
     """Blocking; call through asyncio.to_thread from async code."""
-    command.upgrade(alembic_config(service, database_url), "heads")
+    command.upgrade(alembic_config(service, database_url), "head")
 
 
 def run_env(target_metadata: MetaData) -> None:
@@ -51,7 +51,7 @@ def run_env(target_metadata: MetaData) -> None:
             context.run_migrations()
 
     async def main() -> None:
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, hide_parameters=True)  # no personal data in SQL errors
         try:
             async with engine.connect() as conn:
                 # Replicas starting together: one migrates, the others wait, then find nothing to do.

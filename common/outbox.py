@@ -2,6 +2,12 @@
 
 Each service owns a copy of these tables in its own schema: `messaging_tables`
 adds them to the service's MetaData, and its Alembic history creates them.
+
+A dead letter keeps the message's value as bytes (``payload``, bytea), never as text: a
+tombstone, a NUL byte or invalid UTF-8 must be storable, or the consumer could not move on.
+The payload is capped at ``MAX_STORED_PAYLOAD`` bytes; ``payload_size``, ``payload_sha256``
+(of the full value) and ``payload_truncated`` say what was cut. An outbox row the relay cannot
+send is quarantined (``quarantined_at``, ``error``) instead of blocking the rows behind it.
 """
 
 from __future__ import annotations
@@ -10,11 +16,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Table,
@@ -28,7 +36,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.audit import audit_log_table
 from common.envelope import Envelope
+
+# A value this size or smaller is kept whole in a dead letter; larger ones are cut (and flagged).
+MAX_STORED_PAYLOAD = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -49,8 +61,15 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("envelope", JSONB, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("published_at", DateTime(timezone=True)),
+        # Set when the broker refuses the row for good (too large, unserialisable): ops look, the rest flows.
+        Column("quarantined_at", DateTime(timezone=True)),
+        Column("error", Text),
     )
-    Index("ix_outbox_unpublished", outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))
+    Index(
+        "ix_outbox_pending",
+        outbox.c.id,
+        postgresql_where=outbox.c.published_at.is_(None) & outbox.c.quarantined_at.is_(None),
+    )
     inbox = Table(
         "inbox",
         metadata,
@@ -68,12 +87,16 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("partition", Integer, nullable=False),
         Column("offset", BigInteger, nullable=False),
         Column("event_id", Uuid),
-        Column("raw", Text, nullable=False),
+        Column("payload", LargeBinary),  # the value as received, cut at MAX_STORED_PAYLOAD; NULL: a tombstone
+        Column("payload_size", Integer, nullable=False),  # of the full value
+        Column("payload_sha256", Text),  # of the full value
+        Column("payload_truncated", Boolean, nullable=False, server_default=text("false")),
         Column("error", Text, nullable=False),
         Column("attempts", Integer, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("replayed_at", DateTime(timezone=True)),
     )
+    audit_log_table(metadata)  # every service's hash-chained audit trail lives beside its messaging tables
     return MessagingTables(outbox=outbox, inbox=inbox, dead_letters=dead_letters)
 
 

@@ -4,6 +4,12 @@ One relay per service publishes at a time (a transaction-scoped advisory lock),
 so events keep their commit order per key even with many replicas; the others
 stand by. A crash after sending and before marking re-sends the rows on the
 next pass: consumers deduplicate by event id (the inbox).
+
+A row the broker will never take (larger than ``max_message_bytes``, or a value
+that cannot be serialised) is quarantined with its error and the relay moves on:
+one bad row must not hold back every event behind it. Quarantined rows are
+counted in /metrics and listed for ops (GET /api/v1/ops/outbox/quarantined).
+Anything else (broker unreachable, timeouts) fails the pass, which is retried.
 """
 
 from __future__ import annotations
@@ -12,26 +18,56 @@ import asyncio
 import json
 import logging
 import zlib
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    UnsupportedForMessageFormatError,
+)
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common import crash
 from common.outbox import MessagingTables
 
 log = logging.getLogger(__name__)
 BATCH = 200
+# Apache Kafka's default broker limit (message.max.bytes) is 1 048 588 bytes; the producer refuses
+# anything larger itself, so "too large" does not depend on the broker. librdkafka's mock cluster
+# enforces no limit at all (it took 10 MB), so only this client-side check is proven there.
+MAX_MESSAGE_BYTES = 1024 * 1024
+
+# Errors about the row itself: sending it again cannot succeed.
+_REFUSED = (MessageSizeTooLargeError, RecordListTooLargeError, InvalidTopicError, UnsupportedForMessageFormatError)
 
 
-def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+class Unsendable(Exception):
+    """This outbox row can never be published as it is."""
+
+
+def make_producer(bootstrap: str, client_id: str, *, max_message_bytes: int = MAX_MESSAGE_BYTES) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
         linger_ms=5,
+        max_request_size=max_message_bytes,
     )
+
+
+def serialise(envelope: Any, *, max_bytes: int) -> bytes:
+    """The Kafka value of an outbox row, or Unsendable (not JSON-able, not UTF-8-able, too large)."""
+    try:
+        value = json.dumps(envelope, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError (a lone surrogate)
+        raise Unsendable(f"cannot serialise: {type(exc).__name__}: {exc}"[:500]) from None
+    if len(value) > max_bytes:
+        raise Unsendable(f"MessageSizeTooLarge: {len(value)} bytes, the limit is {max_bytes}")
+    return value
 
 
 class OutboxRelay:
@@ -43,13 +79,16 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         service: str,
         interval_s: float,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self._sessions = sessions
         self._tables = tables
         self._producer = producer
         self._lock_key = zlib.crc32(f"outbox-relay:{service}".encode())
         self._interval_s = interval_s
+        self._max_message_bytes = max_message_bytes
         self.published = 0
+        self.quarantined = 0
 
     async def run(self) -> None:
         while True:
@@ -65,6 +104,7 @@ class OutboxRelay:
                 await asyncio.sleep(self._interval_s)
 
     async def publish_batch(self) -> int:
+        """Send the next rows in id order; returns how many rows it settled (published or quarantined)."""
         outbox = self._tables.outbox
         async with self._sessions() as session, session.begin():
             locked = await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key)))
@@ -73,7 +113,7 @@ class OutboxRelay:
             rows = (
                 await session.execute(
                     select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.envelope)
-                    .where(outbox.c.published_at.is_(None))
+                    .where(outbox.c.published_at.is_(None), outbox.c.quarantined_at.is_(None))
                     .order_by(outbox.c.id)
                     .limit(BATCH)
                 )
@@ -81,18 +121,38 @@ class OutboxRelay:
             if not rows:
                 return 0
             crash.point("relay.before_publish")
-            futures = [
-                await self._producer.send(
-                    row.topic,
-                    value=json.dumps(row.envelope, ensure_ascii=False).encode(),
-                    key=row.key.encode(),
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*futures)
+            sent: list[tuple[int, asyncio.Future]] = []
+            refused: dict[int, str] = {}
+            for row in rows:
+                try:
+                    value = serialise(row.envelope, max_bytes=self._max_message_bytes)
+                    sent.append((row.id, await self._producer.send(row.topic, value=value, key=row.key.encode())))
+                except Unsendable as exc:
+                    refused[row.id] = str(exc)
+                except _REFUSED as exc:
+                    refused[row.id] = f"{type(exc).__name__}: {exc}"[:500]
+            results = await asyncio.gather(*(future for _, future in sent), return_exceptions=True)
+            published = []
+            for (row_id, _), result in zip(sent, results, strict=True):
+                if isinstance(result, _REFUSED):
+                    refused[row_id] = f"{type(result).__name__}: {result}"[:500]
+                elif isinstance(result, BaseException):
+                    raise result  # the broker, not the row: retry the whole pass
+                else:
+                    published.append(row_id)
             crash.point("relay.after_publish")
-            await session.execute(
-                update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(published_at=func.now())
-            )
-        self.published += len(rows)
+            if published:
+                await session.execute(update(outbox).where(outbox.c.id.in_(published)).values(published_at=func.now()))
+            await self._quarantine(session, refused)
+        self.published += len(published)
+        self.quarantined += len(refused)
         return len(rows)
+
+    async def _quarantine(self, session: AsyncSession, refused: dict[int, str]) -> None:
+        outbox = self._tables.outbox
+        for row_id, error in refused.items():
+            # Only the row id and the error: the envelope holds personal data.
+            log.error("outbox row %d quarantined, the broker cannot take it: %s", row_id, error)
+            await session.execute(
+                update(outbox).where(outbox.c.id == row_id).values(quarantined_at=func.now(), error=error)
+            )

@@ -10,29 +10,33 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import MetaData, func, select, update
+from sqlalchemy import MetaData, Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from common import crash
-from common.caller import CallerDep
-from common.consumer import ConsumerSpec, EventConsumer
+from common.audit import install_audit
+from common.caller import CallerDep, audit
+from common.consumer import ConsumerSpec, EventConsumer, Poison, describe, masked_preview
 from common.db import make_engine, make_session_factory
-from common.envelope import Envelope
+from common.devguard import LoopbackOnly
 from common.http import CircuitBreaker, ResilientClient
-from common.jobs import run_periodic
-from common.logging import configure_logging, request_id_var
+from common.jobs import failed_jobs, job_tables, retry_failed, run_periodic
+from common.logging import configure_logging, mask_personal_data, request_id_var
 from common.migrations import upgrade_head
 from common.outbox import MessagingTables
 from common.problems import Problem, install_problem_handlers
 from common.relay import OutboxRelay, make_producer
 from common.settings import ServiceSettings
+from common.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
+# Ids are PostgreSQL bigints: a larger number is a 422 naming the field, never a 500 from the driver.
+BIGINT_MAX = 2**63 - 1
 
 
 @dataclass
@@ -48,6 +52,8 @@ class Runtime:
     consumers: list[EventConsumer] = field(default_factory=list)
     relay: OutboxRelay | None = None
     clients: list[ResilientClient] = field(default_factory=list)
+    supervisor: Supervisor = field(default_factory=Supervisor)
+    jobs: list[Table] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def external_client(self, *, system: str, base_url: str | None, timeout_s: float = 3.0) -> ResilientClient:
@@ -94,9 +100,10 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
             sessions=make_session_factory(engine),
             tables=definition.tables,
             producer=producer,
+            jobs=job_tables(definition.metadata),
         )
         app.state.runtime = runtime
-        tasks: list[asyncio.Task] = []
+        supervisor = runtime.supervisor
         try:
             if definition.setup:
                 await definition.setup(runtime)
@@ -107,7 +114,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
                 service=definition.name,
                 interval_s=settings.relay_interval_s,
             )
-            tasks.append(asyncio.create_task(runtime.relay.run(), name="relay"))
+            supervisor.start("relay", runtime.relay.run)
             for spec in definition.consumers(runtime):
                 consumer = EventConsumer(
                     spec=spec,
@@ -120,17 +127,16 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
                     heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
                 )
                 runtime.consumers.append(consumer)
-                tasks.append(asyncio.create_task(consumer.run(), name=f"consumer:{spec.group}"))
+                supervisor.start(f"consumer:{spec.group}", consumer.run)
             for worker_name, step in definition.workers(runtime).items():
-                tasks.append(
-                    asyncio.create_task(run_periodic(worker_name, step, settings.worker_interval_s), name=worker_name)
+                supervisor.start(
+                    f"worker:{worker_name}",
+                    lambda name=worker_name, step=step: run_periodic(name, step, settings.worker_interval_s),
                 )
             log.info("%s ready", definition.name)
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await supervisor.stop()
             if definition.teardown:
                 await definition.teardown(runtime)
             for client in runtime.clients:
@@ -140,6 +146,9 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
 
     app = FastAPI(title=definition.title, description=definition.description, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
+    install_audit(app, definition.name)  # every /api/v1 request by a known caller, hash-chained (common/audit.py)
+    if settings.dev_mode:
+        app.add_middleware(LoopbackOnly)  # dev mode answers this machine only (common/devguard.py)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next):
@@ -154,8 +163,12 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> dict:
-        """Ready: migrations ran (uvicorn serves only after the lifespan) and the database answers."""
+        """Ready: migrations ran (uvicorn serves only after the lifespan), the database answers, and
+        every consumer, the relay and every worker is running (one waiting to be restarted is not)."""
         runtime: Runtime = request.app.state.runtime
+        dead = runtime.supervisor.dead()
+        if dead:
+            raise Problem(503, "not-ready", f"not running: {', '.join(dead)}.", dead=dead)
         try:
             async with runtime.sessions() as session:
                 await session.execute(select(1))
@@ -169,8 +182,9 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         figures = await _messaging_metrics(runtime)
         if definition.metrics:
             figures.update(await definition.metrics(runtime))
-        # Labels carry only the service name: nothing personal goes into metrics (guarantee 8).
-        return "".join(f'emaket_{k}{{service="{definition.name}"}} {v}\n' for k, v in sorted(figures.items()))
+        # Labels carry only the service and task names: nothing personal goes into metrics (guarantee 8).
+        lines = [f'emaket_{k}{{service="{definition.name}"}} {v}\n' for k, v in sorted(figures.items())]
+        return "".join(lines + _task_lines(runtime, definition.name))
 
     for router in definition.routers:
         app.include_router(router)
@@ -180,58 +194,190 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
 
 async def _messaging_metrics(runtime: Runtime) -> dict[str, float]:
     outbox, dead = runtime.tables.outbox, runtime.tables.dead_letters
+    pending = outbox.c.published_at.is_(None) & outbox.c.quarantined_at.is_(None)
     async with runtime.sessions() as session:
-        backlog = await session.scalar(select(func.count()).where(outbox.c.published_at.is_(None)))
+        backlog = await session.scalar(select(func.count()).where(pending))
         oldest = await session.scalar(
-            select(func.coalesce(func.extract("epoch", func.now() - func.min(outbox.c.created_at)), 0)).where(
-                outbox.c.published_at.is_(None)
-            )
+            select(func.coalesce(func.extract("epoch", func.now() - func.min(outbox.c.created_at)), 0)).where(pending)
         )
+        quarantined = await session.scalar(select(func.count()).where(outbox.c.quarantined_at.is_not(None)))
         dead_open = await session.scalar(select(func.count()).where(dead.c.replayed_at.is_(None)))
+        jobs_failed = {
+            f"jobs_failed_{table.name}": await session.scalar(
+                select(func.count()).select_from(table).where(table.c.status == "failed")
+            )
+            or 0
+            for table in runtime.jobs
+        }
     circuits = {f"circuit_open_{c.system}": float(c.breaker.state == "open") for c in runtime.clients}
-    return circuits | {
+    return circuits | jobs_failed | {
         "outbox_backlog": backlog or 0,
         "outbox_oldest_unpublished_seconds": float(oldest or 0),
+        "outbox_quarantined": quarantined or 0,
         "dead_letters_open": dead_open or 0,
         "relay_published_total": runtime.relay.published if runtime.relay else 0,
+        "relay_quarantined_total": runtime.relay.quarantined if runtime.relay else 0,
         "events_handled_total": sum(c.handled for c in runtime.consumers),
+        "events_dead_lettered_total": sum(c.dead_lettered for c in runtime.consumers),
+    }
+
+
+def _task_lines(runtime: Runtime, service: str) -> list[str]:
+    """Liveness and restarts of each supervised task; task names are code names, never personal data."""
+    lines = []
+    for name, state in sorted(runtime.supervisor.tasks.items()):
+        labels = f'service="{service}",task="{name}"'
+        lines.append(f"emaket_task_alive{{{labels}}} {int(state.running)}\n")
+        lines.append(f"emaket_task_restarts_total{{{labels}}} {state.restarts}\n")
+        if name.startswith("consumer:"):
+            group = name.removeprefix("consumer:")
+            lines.append(f'emaket_consumer_alive{{service="{service}",consumer="{group}"}} {int(state.running)}\n')
+    return lines
+
+
+MAX_PAGE = 200
+
+
+def _dead_letter_item(row) -> dict[str, Any]:
+    """A dead letter as ops see it: metadata and a masked preview, never the raw personal data."""
+    return {
+        "id": row["id"],
+        "consumer": row["consumer"],
+        "topic": row["topic"],
+        "partition": row["partition"],
+        "offset": row["offset"],
+        "event_id": str(row["event_id"]) if row["event_id"] else None,
+        "error": mask_personal_data(row["error"])[:1000],
+        "attempts": row["attempts"],
+        "created_at": row["created_at"],
+        "replayed_at": row["replayed_at"],
+        "tombstone": row["payload_sha256"] is None,
+        "payload_size": row["payload_size"],
+        "payload_sha256": row["payload_sha256"],
+        "payload_truncated": row["payload_truncated"],
+        "preview": masked_preview(row["payload"]),
     }
 
 
 def _ops_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1/ops", tags=["ops"])
 
-    @router.get("/dead-letters", summary="Messages this service could not handle")
-    async def list_dead_letters(request: Request, caller: CallerDep, include_replayed: bool = False) -> dict:
+    @router.get("/dead-letters", summary="Messages this service could not handle (masked, paginated)")
+    async def list_dead_letters(
+        request: Request,
+        caller: CallerDep,
+        include_replayed: bool = False,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+        after_id: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
+    ) -> dict:
         caller.require("ops")
         runtime: Runtime = request.app.state.runtime
         dead = runtime.tables.dead_letters
-        query = select(dead).order_by(dead.c.id)
+        query = select(dead).where(dead.c.id > after_id).order_by(dead.c.id).limit(limit)
         if not include_replayed:
             query = query.where(dead.c.replayed_at.is_(None))
         async with runtime.sessions() as session:
             rows = (await session.execute(query)).mappings().all()
-        return {"items": [{k: (str(v) if k == "event_id" and v else v) for k, v in row.items()} for row in rows]}
+        audit(caller, f"listed {len(rows)} dead letters", f"{runtime.name} dead letters after {after_id}")
+        items = [_dead_letter_item(row) for row in rows]
+        return {"items": items, "next_after_id": items[-1]["id"] if len(items) == limit else None}
 
-    @router.post("/dead-letters/{dead_letter_id}/replay", summary="Handle a dead-lettered message again")
-    async def replay(dead_letter_id: int, request: Request, caller: CallerDep) -> dict:
+    @router.post("/dead-letters/{dead_letter_id}/replay", summary="Handle a dead-lettered message again, once")
+    async def replay(dead_letter_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)], request: Request, caller: CallerDep) -> dict:
         caller.require("ops")
         runtime: Runtime = request.app.state.runtime
         dead = runtime.tables.dead_letters
-        async with runtime.sessions() as session:
-            row = (await session.execute(select(dead).where(dead.c.id == dead_letter_id))).mappings().first()
-        if row is None:
-            raise Problem(404, "not-found", f"No dead letter {dead_letter_id}.")
-        if row["replayed_at"] is not None:
-            raise Problem(409, "already-replayed", f"Dead letter {dead_letter_id} was replayed already.")
-        consumer = next((c for c in runtime.consumers if c.spec.group == row["consumer"]), None)
-        event = Envelope.from_bytes(row["raw"].encode())
-        handler = consumer.spec.handlers.get(event.name) if consumer else None
-        if handler is None:
-            raise Problem(409, "no-handler", f"No handler for {event.type} in {row['consumer']}.")
+        audit(caller, "replay dead letter", f"{runtime.name} dead letter {dead_letter_id}")
+        # The claim and the handler's effect commit together: of two replays at once, the second waits
+        # on the row lock, then finds replayed_at set (409); a failed handler rolls the claim back.
         async with runtime.sessions() as session, session.begin():
-            await handler(session, event)
-            await session.execute(update(dead).where(dead.c.id == dead_letter_id).values(replayed_at=func.now()))
+            row = (
+                await session.execute(
+                    update(dead)
+                    .where(dead.c.id == dead_letter_id, dead.c.replayed_at.is_(None))
+                    .values(replayed_at=func.now())
+                    .returning(dead)
+                )
+            ).mappings().first()
+            if row is None:
+                if await session.scalar(select(dead.c.id).where(dead.c.id == dead_letter_id)) is None:
+                    raise Problem(404, "not-found", f"No dead letter {dead_letter_id}.")
+                raise Problem(409, "already-replayed", f"Dead letter {dead_letter_id} was replayed already.")
+            if row["payload_truncated"]:
+                raise Problem(409, "not-replayable", f"Dead letter {dead_letter_id} was stored truncated.")
+            consumer = next((c for c in runtime.consumers if c.spec.group == row["consumer"]), None)
+            if consumer is None:
+                raise Problem(409, "no-handler", f"No consumer {row['consumer']} in {runtime.name}.")
+            try:
+                event = consumer.admit(row["payload"])
+            except Poison as exc:
+                raise Problem(409, "not-replayable", mask_personal_data(str(exc))[:500]) from None
+            handler = consumer.spec.handlers.get(event.name)
+            if handler is None:
+                raise Problem(409, "no-handler", f"No handler for {event.type[:200]} in {row['consumer']}.")
+            try:
+                await handler(session, event)
+            except Exception as exc:  # noqa: BLE001 - the message still fails: it stays open
+                raise Problem(409, "replay-failed", mask_personal_data(describe(exc))[:500]) from None
         return {"id": dead_letter_id, "replayed": True}
+
+    @router.get("/outbox/quarantined", summary="Events the broker refused; they wait for ops")
+    async def list_quarantined(
+        request: Request,
+        caller: CallerDep,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+        after_id: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
+    ) -> dict:
+        caller.require("ops")
+        runtime: Runtime = request.app.state.runtime
+        outbox = runtime.tables.outbox
+        query = (
+            select(
+                outbox.c.id, outbox.c.event_id, outbox.c.topic, outbox.c.envelope["type"].astext.label("type"),
+                outbox.c.created_at, outbox.c.quarantined_at, outbox.c.error,
+            )
+            .where(outbox.c.quarantined_at.is_not(None), outbox.c.id > after_id)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        async with runtime.sessions() as session:
+            rows = (await session.execute(query)).mappings().all()
+        audit(caller, f"listed {len(rows)} quarantined events", f"{runtime.name} outbox")
+        items = [
+            dict(row) | {"event_id": str(row["event_id"]), "error": mask_personal_data(row["error"] or "")}
+            for row in rows
+        ]
+        return {"items": items, "next_after_id": items[-1]["id"] if len(items) == limit else None}
+
+    @router.get("/failed-jobs", summary="Jobs that ran out of attempts (outside calls that kept failing)")
+    async def list_failed_jobs(
+        request: Request, caller: CallerDep, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50
+    ) -> dict:
+        caller.require("ops")
+        runtime: Runtime = request.app.state.runtime
+        items: list[dict[str, Any]] = []
+        async with runtime.sessions() as session:
+            for table in runtime.jobs:
+                items += await failed_jobs(session, table, limit=limit - len(items))
+                if len(items) >= limit:
+                    break
+        audit(caller, f"listed {len(items)} failed jobs", f"{runtime.name} jobs")
+        for item in items:
+            item["last_error"] = mask_personal_data(item["last_error"] or "")[:1000]
+        return {"items": items}
+
+    @router.post("/failed-jobs/{job}/{key}/retry", summary="Send a failed job back to its queue")
+    async def retry_job(
+        job: Annotated[str, Path(max_length=64)], key: Annotated[str, Path(max_length=128)], request: Request, caller: CallerDep
+    ) -> dict:
+        caller.require("ops")
+        runtime: Runtime = request.app.state.runtime
+        table = next((t for t in runtime.jobs if t.name == job), None)
+        audit(caller, "retry failed job", f"{runtime.name} {job} {key}")
+        if table is not None:
+            async with runtime.sessions() as session, session.begin():
+                if await retry_failed(session, table, key):
+                    return {"job": job, "key": key, "status": "pending"}
+        raise Problem(404, "not-found", f"No failed {job} job {key}.")
 
     return router

@@ -82,3 +82,64 @@ def loads_strict(raw: bytes) -> Any:
 def check_storable(value: Any) -> None:
     """Raise HostileJson when an already-parsed value holds what JSONB cannot store (NUL, surrogates, deep nesting)."""
     _check(value, [])
+
+
+# --- a request body, all of it at once, with the field's path ------------------------------------------
+
+# I-JSON (RFC 7493): integers beyond +-(2**53 - 1) do not survive every JSON reader.
+MAX_JSON_INTEGER = 2**53 - 1
+
+
+class _Unfit:
+    """A JSON number Python takes but the rules cannot: NaN, an infinity, an integer beyond I-JSON's range."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _parse_constant(name: str) -> _Unfit:
+    return _Unfit(f"{name} is not a JSON number")
+
+
+def _parse_float(text: str) -> float | _Unfit:
+    value = float(text)
+    return value if math.isfinite(value) else _Unfit(f"the number {text[:20]} is out of range")
+
+
+def _parse_int(text: str) -> int | _Unfit:
+    # Bounded by length first: int() of thousands of digits is slow (and refused past 4300).
+    if len(text.lstrip("-")) > 16 or abs(value := int(text)) > MAX_JSON_INTEGER:
+        return _Unfit(f"the integer {text[:20]}{'...' if len(text) > 20 else ''} is beyond +-{MAX_JSON_INTEGER}")
+    return value
+
+
+def _find_unfit(value: Any, parts: list[str | int]) -> HostileJson | None:
+    if isinstance(value, _Unfit):
+        return HostileJson(_path(parts), value.message)
+    if len(parts) > MAX_DEPTH:
+        return None  # check_storable names it
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _find_unfit(item, [*parts, key])
+        if found:
+            return found
+    return None
+
+
+def hostile_json(raw: bytes) -> HostileJson | None:
+    """Why ``raw`` is not a JSON body the processes can take (with the field's path), or None if it is."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return HostileJson("body", "not UTF-8")
+    try:
+        value = json.loads(text, parse_constant=_parse_constant, parse_float=_parse_float, parse_int=_parse_int)
+    except RecursionError:
+        return HostileJson("body", f"nested deeper than {MAX_DEPTH} levels")
+    except ValueError:
+        return HostileJson("body", "not valid JSON")
+    try:
+        check_storable(value)
+    except HostileJson as bad:
+        return bad
+    return _find_unfit(value, [])

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from common.openapi import document_problems, problem_statuses
 from gateway.routes import public_path, resolve
 
 log = logging.getLogger(__name__)
@@ -126,11 +127,28 @@ def _secure(merged: Document) -> None:
                 operation["security"] = [{"bearerAuth": []}]
 
 
+def _document_problems(merged: Document, own_paths: set[str]) -> None:
+    """Every operation lists the problem responses the gateway (and the service behind it) can give."""
+
+    def statuses_for(method: str, path: str, operation: dict[str, Any]) -> set[int]:
+        return problem_statuses(
+            method,
+            path,
+            operation,
+            authenticated=operation.get("security") != [],  # the dev token route needs no token
+            proxied=path not in own_paths,
+            throttled=True,  # every /api/v1 call is charged to the rate limit, the dev token route too
+        )
+
+    document_problems(merged, statuses_for=statuses_for)
+
+
 def merge(own: Document, upstreams: dict[str, Document | None]) -> Document:
     """Pure: the gateway's own document plus each upstream's (None = it was not available)."""
     merged = copy.deepcopy(own)
     merged.setdefault("paths", {})
     merged.setdefault("components", {}).setdefault("schemas", {})
+    own_paths = set(merged["paths"])
     operation_ids = {
         op["operationId"]
         for item in merged["paths"].values()
@@ -141,6 +159,7 @@ def merge(own: Document, upstreams: dict[str, Document | None]) -> Document:
         if upstream is not None:
             _merge_upstream(merged, service, upstream, operation_ids)
     _secure(merged)
+    _document_problems(merged, own_paths)
     missing = [service for service, upstream in upstreams.items() if upstream is None]
     if missing:
         note = f"Not included, because the service did not answer: {', '.join(missing)}."

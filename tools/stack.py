@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import errno
+import json
 import os
 import signal
 import socket
@@ -33,6 +34,7 @@ from typing import Iterable, Mapping
 import httpx
 
 from common.internal_auth import dev_paths
+from common.logging import uvicorn_log_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -315,7 +317,9 @@ class Stack:
         cmd = [sys.executable, "-m", "uvicorn", self.modules[name], "--factory",
                "--host", HOST, "--port", str(port), "--log-level", "warning",
                # uvicorn access lines carry IINs in paths and queries: personal data stays out of logs.
-               "--no-access-log"]
+               "--no-access-log",
+               # uvicorn's own lines (tracebacks) through the masking JSON formatter, from the first one.
+               "--log-config", str(self._log_config(name))]
         with open(self.log_path(name), "ab") as log:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
             extra = f" with {', '.join(f'{k}={v}' for k, v in extra_env.items())}" if extra_env else ""
@@ -332,6 +336,11 @@ class Stack:
             )
         self._procs[name] = proc
         _live_stacks.add(self)
+
+    def _log_config(self, name: str) -> Path:
+        path = self.data_dir / f"{name}.logging.json"
+        path.write_text(json.dumps(uvicorn_log_config(name)), encoding="utf-8")
+        return path
 
     def _wait_healthy(self, names: list[str], timeout: float) -> None:
         pending = list(names)

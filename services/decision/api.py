@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date
 from typing import Annotated
@@ -9,9 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from common.caller import CallerDep
+from common.events import CANONICALIZATION, DecisionDocument, canonical_json
 from services.decision import handlers
 from services.decision.adapters.orm import Decision
-from services.decision.adapters.signer import ALGORITHM
+from services.decision.adapters.signer import ALGORITHM, jwk, legacy_canonical, public_pem
 from services.decision.handlers import DecisionService
 from services.decision.schemas import (
     DecisionDetail,
@@ -105,20 +107,44 @@ async def sign_decision(
 async def verify_decision(
     decision_id: uuid.UUID, request: Request, caller: CallerDep, service: ServiceDep
 ) -> Verification:
+    """B§19-1: the signature checked against the key the decision names (its kid), current or retired, and the
+    stored case file against the hash the signature covers. A citizen may verify their own decision."""
     async with request.app.state.runtime.sessions() as session:
         decision = await handlers.get_decision(session, decision_id, caller)
-    signer = service.signer
+    keyring = service.keyring
+    public = keyring.public_keys.get(decision.key_id or "")
+    document = decision.signed_document
     valid = (
         decision.signature is not None
-        and decision.signed_document is not None
-        and signer.verify(decision.signed_document, decision.signature)
+        and document is not None
+        and keyring.verify(document, decision.signature, decision.key_id)
     )
+    current_format = document is not None and document.get("type") == DecisionDocument.TYPE
+    case_file_matches = None
+    if document is not None:
+        canonical = canonical_json if current_format else legacy_canonical
+        case_file_matches = document.get("case_file_sha256") == hashlib.sha256(canonical(decision.case_file)).hexdigest()
     return Verification(
         decision_id=decision.id,
         valid=valid,
         algorithm=ALGORITHM,
         key_id=decision.key_id,
-        public_key_pem=signer.public_pem,
-        signed_document=decision.signed_document,
+        key_known=public is not None,
+        public_key_pem=public_pem(public) if public is not None else "",
+        public_key_jwk=jwk(public, status="current" if decision.key_id == keyring.current.key_id else "retired")
+        if public is not None
+        else None,
+        canonicalization=CANONICALIZATION if current_format else "sorted-keys JSON (before RFC 8785)",
+        case_file_matches=case_file_matches,
+        signed_document=document,
         signature=decision.signature,
     )
+
+
+keys_router = APIRouter(tags=["decisions"])
+
+
+@keys_router.get("/.well-known/jwks.json", summary="The decision signing keys, current and retired (JWKS)")
+async def decision_keys(service: ServiceDep) -> dict[str, list[dict[str, str]]]:
+    """RFC 7517: every key decisions were ever signed with, by kid, so any past signature can be verified."""
+    return service.keyring.jwks()

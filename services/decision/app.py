@@ -8,16 +8,19 @@ from common.consumer import ConsumerSpec
 from common.service import Runtime, ServiceDefinition, create_service_app
 from services.decision.adapters import repository
 from services.decision.adapters.orm import messaging, metadata
-from services.decision.adapters.signer import load_signer
-from services.decision.api import router
+from services.decision.adapters.signer import load_keyring, write_jwks
+from services.decision.api import keys_router, router
 from services.decision.handlers import DecisionService
 from services.decision.settings import DecisionSettings
 
 
 async def setup(runtime: Runtime) -> None:
     s = runtime.settings
-    signer = load_signer(s.signing_key_file, dev_mode=s.dev_mode, data_dir=s.data_dir)
-    runtime.extras["decisions"] = DecisionService(signer)
+    keyring = load_keyring(s.signing_key_file, s.retired_keys_dir, dev_mode=s.dev_mode, data_dir=s.data_dir)
+    jwks = s.jwks_path()
+    if jwks is not None:
+        write_jwks(keyring, jwks)  # the payment queue verifies with these (DECISION_JWKS_FILE)
+    runtime.extras["decisions"] = DecisionService(keyring)
 
 
 def consumers(runtime: Runtime) -> list[ConsumerSpec]:
@@ -49,7 +52,7 @@ def create_app(settings: DecisionSettings | None = None) -> FastAPI:
             description="Electronic case file (Annex 7, Annex 11), draft decisions, signatures (B§19-1, D§20-1).",
             metadata=metadata,
             tables=messaging,
-            routers=[router],
+            routers=[router, keys_router],
             consumers=consumers,
             setup=setup,
             metrics=metrics,

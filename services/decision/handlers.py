@@ -20,6 +20,7 @@ from common.events import (
     DocumentsRequested,
     EligibilityChecked,
     ReasonRef,
+    canonical_json,
     envelope_of,
 )
 from common.outbox import add_event
@@ -27,7 +28,7 @@ from common.problems import Problem
 from services.decision.adapters import repository
 from services.decision.adapters.orm import Case as CaseRow
 from services.decision.adapters.orm import Decision, FollowUp, messaging
-from services.decision.adapters.signer import Signer, canonical
+from services.decision.adapters.signer import Keyring
 from services.decision.domain import signing
 from services.decision.domain.drafting import draft, ready_to_draft
 from services.decision.domain.model import AUTO_SIGNER, Case
@@ -38,11 +39,13 @@ TOPIC = "decisions"
 
 
 def _case_file(row: CaseRow, checks: EligibilityChecked) -> dict[str, Any]:
-    """The electronic case file (Annex 7, Annex 11): the application and every registry answer relied on."""
+    """The electronic case file (Annex 7, Annex 11): the application, the checks with their explanation lines, and
+    every registry answer relied on. Its RFC 8785 SHA-256 is in the signed document."""
     data = checks.model_dump(mode="json")
+    keys = ("eligible", "automated", "round", "reasons", "facts", "explanation", "checked_at")
     return {
         "application": row.registration,
-        "checks": {k: data[k] for k in ("eligible", "automated", "round", "reasons", "facts", "checked_at")},
+        "checks": {k: data[k] for k in keys},
         "registry_answers": data["evidence"],
     }
 
@@ -69,10 +72,10 @@ def _dump(items: tuple[Any, ...]) -> list[dict[str, Any]]:
 
 
 class DecisionService:
-    """The use cases of the decision service, with what they need built once at start (the signing key)."""
+    """The use cases of the decision service, with what they need built once at start (the signing keys)."""
 
-    def __init__(self, signer: Signer) -> None:
-        self.signer = signer
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
 
     # --- consumers ---------------------------------------------------------------------
 
@@ -129,7 +132,7 @@ class DecisionService:
                 "due_by": case.application.due_by,
                 "also_apply_for": list(also),
                 "case_file": case_file,
-                "case_file_sha256": hashlib.sha256(canonical(case_file)).hexdigest(),
+                "case_file_sha256": hashlib.sha256(canonical_json(case_file)).hexdigest(),
             },
         )
         if decision is None:
@@ -150,12 +153,16 @@ class DecisionService:
     ) -> None:
         """Approve with the signature and announce it (B§19-1; the Annex 13 notification follows)."""
         now = datetime.now(timezone.utc)
+        signer = self.keyring.current
         document = signing.signed_document(
+            kid=signer.key_id,
             decision_id=str(decision.id),
             application_id=str(decision.application_id),
             benefit=decision.benefit,
+            channel=decision.channel,
             signed=signed,
             payment=signing.payment_of(case),
+            name=signing.payee_name(case),
             case_file_sha256=decision.case_file_sha256,
             signed_at=now,
             signed_by=signed_by,
@@ -167,11 +174,12 @@ class DecisionService:
         decision.period_start = signed.period_start
         decision.reasons = _dump(signed.reasons)
         decision.explanation = [*decision.explanation, *_dump(signed.lines)]
+        # The stored and announced values are the document's own (signed_at as signed, to the microsecond).
         decision.signed_at = now
         decision.signed_by = signed_by
         decision.signed_document = document
-        decision.signature = self.signer.sign(document)
-        decision.key_id = self.signer.key_id
+        decision.signature = signer.sign(document)
+        decision.key_id = signer.key_id
         await _emit(session, DecisionSigned, decision, case)
 
     # --- specialist work (api.md "Specialist work", "Decisions") --------------------------
@@ -238,6 +246,11 @@ async def _emit(session: AsyncSession, model: type[DecisionData], decision: Deci
             "contact": application.contact,
             "payment": signing.payment_of(case),
         }
+        | (
+            {"signed_document": decision.signed_document, "signature": decision.signature, "kid": decision.key_id}
+            if model is DecisionSigned
+            else {}
+        )
     )
     await add_event(session, messaging, TOPIC, envelope_of(event, source=SOURCE, subject=str(decision.application_id)))
 

@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictInt, field_validator
 
 from common.events import Evidence, RuleResult
 
@@ -41,7 +41,9 @@ class DecisionList(BaseModel):
 
 class SignReason(BaseModel):
     code: str
-    subject: str | None = Field(default=None, description="The IIN of the one person the reason concerns.")
+    subject: str | None = Field(
+        default=None, pattern=r"^[0-9]{12}$", description="The IIN of the one person the reason concerns."
+    )
 
 
 class SignIn(BaseModel):
@@ -50,7 +52,9 @@ class SignIn(BaseModel):
         default_factory=list, description="Reason codes, or objects with a 'code' and optionally a 'subject' IIN."
     )
     note: str | None = Field(default=None, max_length=4000, description="Required when overriding the proposal.")
-    amount_kzt: int | None = Field(default=None, gt=0, description="Required when the amount is not known by law.")
+    amount_kzt: StrictInt | None = Field(
+        default=None, gt=0, le=100_000_000, description="Required when the amount is not known by law."
+    )
 
     @field_validator("reasons", mode="before")
     @classmethod
@@ -75,9 +79,14 @@ class FollowUpList(BaseModel):
 
 class Verification(BaseModel):
     decision_id: uuid.UUID
-    valid: bool
+    valid: bool = Field(description="The signature verifies with the key the decision names (current or retired).")
     algorithm: str
-    key_id: str | None
-    public_key_pem: str
+    key_id: str | None = Field(description="The kid of the key that signed (decision's JWKS).")
+    key_known: bool = Field(default=True, description="The kid is one of decision's keys, current or retired.")
+    public_key_pem: str = Field(description="The public key named by key_id; empty when the kid is unknown.")
+    public_key_jwk: dict | None = Field(default=None, description="The same key as a JWK (RFC 8037).")
+    canonicalization: str = Field(default="RFC 8785", description="How the document was turned into signed bytes.")
+    case_file_matches: bool | None = Field(
+        default=None, description="The stored case file still hashes to the signed case_file_sha256.")
     signed_document: dict | None
     signature: str | None

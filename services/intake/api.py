@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from common.calendar import ALMATY
 from common.caller import Caller, CallerDep
 from common.db import snapshot
-from common.problems import Problem
+from common.problems import BODY_TOO_LARGE_STATUS, Problem
 from common.strict_json import HostileJson, loads_strict
 from services.intake import handlers
 from services.intake.adapters.orm import Application
@@ -63,7 +63,8 @@ def _invalid(exc: ValidationError) -> RequestValidationError:
 async def _read_body(request: Request, limit: int) -> dict:
     raw = await request.body()
     if len(raw) > limit:
-        raise Problem(422, "body-too-large", f"The body exceeds {limit} bytes.", errors=[{"field": "body", "message": f"at most {limit} bytes"}])
+        error = {"field": "body", "message": f"at most {limit} bytes"}
+        raise Problem(BODY_TOO_LARGE_STATUS, "body-too-large", f"The body exceeds {limit} bytes.", errors=[error])
     try:
         body = loads_strict(raw)
     except HostileJson as bad:
@@ -154,7 +155,7 @@ async def read_application(application_id: uuid.UUID, request: Request, caller: 
 async def list_applications(
     request: Request,
     caller: CallerDep,
-    applicant_iin: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    applicant_iin: Annotated[str | None, Query(pattern=r"^[0-9]{12}$", description="12 ASCII digits")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ApplicationList:
     async with request.app.state.runtime.sessions() as session, session.begin():

@@ -20,6 +20,7 @@ from services.intake.domain.requests import (
     DisabilityApplication,
     DocumentIn,
     DocumentsIn,
+    IsoDate,
     SurvivorApplication,
 )
 from services.intake.domain.validation import parse_application
@@ -94,6 +95,7 @@ __all__ = [
     "DisabilityApplication",
     "DocumentIn",
     "DocumentsIn",
+    "IsoDate",
     "SurvivorApplication",
     "application_json_schema",
     "parse_application",

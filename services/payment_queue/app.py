@@ -8,8 +8,10 @@ from sqlalchemy import func, select
 from common.consumer import ConsumerSpec
 from common.service import Runtime, ServiceDefinition, create_service_app
 from services.payment_queue import handlers
-from services.payment_queue.adapters.orm import PaymentOrder, messaging, metadata
+from services.payment_queue.adapters.decision_keys import DecisionKeys
+from services.payment_queue.adapters.orm import HeldDecision, PaymentOrder, messaging, metadata
 from services.payment_queue.adapters.payments_db import PaymentsDatabase
+from services.payment_queue.api import router
 from services.payment_queue.settings import PaymentQueueSettings
 
 
@@ -17,10 +19,12 @@ async def setup(runtime: Runtime) -> None:
     s = runtime.settings
     client = runtime.external_client(system="payments", base_url=s.payments_db_url, timeout_s=s.payments_timeout_s)
     runtime.extras["payments_db"] = PaymentsDatabase(client)
+    runtime.extras["signed_decisions"] = handlers.SignedDecisions(DecisionKeys(s.decision_keys_source()))
 
 
 def consumers(runtime: Runtime) -> list[ConsumerSpec]:
-    return [ConsumerSpec(group="payment_queue", topics=["decisions"], handlers={"decision.signed": handlers.on_decision_signed})]
+    decisions: handlers.SignedDecisions = runtime.extras["signed_decisions"]
+    return [ConsumerSpec(group="payment_queue", topics=["decisions"], handlers={"decision.signed": decisions.on_decision_signed})]
 
 
 def workers(runtime: Runtime) -> dict:
@@ -38,8 +42,10 @@ def workers(runtime: Runtime) -> dict:
 async def metrics(runtime: Runtime) -> dict[str, float]:
     async with runtime.sessions() as session:
         rows = (await session.execute(select(PaymentOrder.status, func.count()).group_by(PaymentOrder.status))).all()
+        held = await session.scalar(select(func.count()).select_from(HeldDecision).where(HeldDecision.status == "held"))
     counts = dict(rows)
-    return {f"payment_orders_{s}": counts.get(s, 0) for s in ("pending", "placed", "paid", "rejected")}
+    figures = {f"payment_orders_{s}": counts.get(s, 0) for s in ("pending", "placed", "paid", "rejected")}
+    return figures | {"decisions_held": held or 0}
 
 
 def create_app(settings: PaymentQueueSettings | None = None) -> FastAPI:
@@ -50,6 +56,7 @@ def create_app(settings: PaymentQueueSettings | None = None) -> FastAPI:
             description="Places assigned decisions into the payments database, one order per decision.",
             metadata=metadata,
             tables=messaging,
+            routers=[router],
             consumers=consumers,
             workers=workers,
             setup=setup,

@@ -1,10 +1,11 @@
-"""Place each assigned decision in the payments database exactly once (B§19-1)."""
+"""Place each assigned decision in the payments database exactly once, and only as decision signed it (B§19-1)."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,18 +15,81 @@ from common.http import ExternalUnavailable
 from common.identifiers import mask_iin
 from common.jobs import claim_due, reschedule
 from common.outbox import add_event
-from services.payment_queue.adapters.orm import PaymentOrder, messaging
+from services.payment_queue.adapters.decision_keys import DecisionKeys, signature_valid
+from services.payment_queue.adapters.orm import HeldDecision, PaymentOrder, messaging
 from services.payment_queue.adapters.payments_db import PaymentsDatabase
 from services.payment_queue.domain.orders import plan_order
+from services.payment_queue.domain.verification import Held, as_signed, unsigned
 
 log = logging.getLogger(__name__)
 SOURCE = "payment_queue"
 TOPIC = "payments"
 
 
-async def on_decision_signed(session: AsyncSession, event: Envelope) -> None:
-    """Queue the hand-off; the decision id as primary key makes a redelivery a no-op."""
-    decision = DecisionSigned.of(event)
+class SignedDecisions:
+    """decision.signed → a payment order, only for what decision signed (B§19-1; docs/design.md "Signatures")."""
+
+    def __init__(self, keys: DecisionKeys) -> None:
+        self.keys = keys
+
+    async def on_decision_signed(self, session: AsyncSession, event: Envelope) -> None:
+        """Verify, then queue the hand-off; the decision id as primary key makes a redelivery a no-op."""
+        decision = DecisionSigned.of(event)
+        verdict = await self.verify(decision)
+        if isinstance(verdict, Held):
+            await _hold(session, event, decision, verdict)
+            return
+        await _queue(session, verdict)
+
+    async def verify(self, decision: DecisionSigned) -> DecisionSigned | Held:
+        """The decision as signed, or why it is held: no signature, an unknown kid, a bad signature, other fields."""
+        missing = unsigned(decision)
+        if missing is not None:
+            return missing
+        assert decision.kid is not None and decision.signed_document is not None and decision.signature is not None
+        key = await self.keys.key(decision.kid)
+        if key is None:
+            return Held("unknown_key", f"kid {decision.kid} is not among decision's published keys")
+        if not signature_valid(key, decision.signed_document, decision.signature):
+            return Held("bad_signature", f"the signature does not verify with kid {decision.kid}")
+        return as_signed(decision)
+
+    async def recheck(self, session: AsyncSession, held_id: int) -> HeldDecision | None:
+        """Ops: verify a held decision again (e.g. once decision's new key is published); queue it if it passes."""
+        held = await session.get(HeldDecision, held_id, with_for_update=True)
+        if held is None or held.status != "held":
+            return held
+        decision = DecisionSigned.of(Envelope.model_validate(held.envelope))
+        verdict = await self.verify(decision)
+        if isinstance(verdict, Held):
+            held.reason, held.detail = verdict.reason, verdict.detail
+            return held
+        await _queue(session, verdict)
+        held.status, held.released_at = "released", datetime.now(timezone.utc)
+        log.warning("held decision %s verified on a re-check and queued for payment", held.decision_id)
+        return held
+
+
+async def _hold(session: AsyncSession, event: Envelope, decision: DecisionSigned, held: Held) -> None:
+    """Not paid, visibly: a held row ops list (GET /api/v1/ops/held-decisions), a metric and a log line."""
+    inserted = await session.execute(
+        pg_insert(HeldDecision)
+        .values(
+            event_id=event.id,
+            decision_id=decision.decision_id,
+            application_id=decision.application_id,
+            kid=decision.kid,
+            reason=held.reason,
+            detail=held.detail,
+            envelope=event.model_dump(mode="json"),
+        )
+        .on_conflict_do_nothing()
+    )
+    if inserted.rowcount:
+        log.error("decision.signed for decision %s held, not paid (%s): %s", decision.decision_id, held.reason, held.detail)
+
+
+async def _queue(session: AsyncSession, decision: DecisionSigned) -> None:
     plan = plan_order(decision)
     if plan is None:
         return
@@ -52,6 +116,13 @@ async def on_decision_signed(session: AsyncSession, event: Envelope) -> None:
             "payment order for decision %s (payee %s) held back, not sent to the payments database: %s",
             decision.decision_id, mask_iin(plan.payee_id) if plan.payee_id else "none", plan.error,
         )
+
+
+async def list_held(session: AsyncSession, *, status: str | None, limit: int) -> list[HeldDecision]:
+    query = select(HeldDecision).order_by(HeldDecision.id).limit(limit)
+    if status:
+        query = query.where(HeldDecision.status == status)
+    return list(await session.scalars(query))
 
 
 def _order_body(order: PaymentOrder) -> dict:

@@ -73,9 +73,34 @@ class Api:
     async def auth(self, role: str, sub: str | None = None) -> dict:
         return {"Authorization": f"Bearer {await self.token(role, sub)}"}
 
-    async def submit(self, body: dict, *, role: str, sub: str | None = None, key: str | None = None) -> httpx.Response:
+    async def submit(
+        self, body: dict, *, role: str, sub: str | None = None, key: str | None = None, own_payee: bool = True
+    ) -> httpx.Response:
+        if own_payee:
+            await self.seed_own_payee(body)
         headers = await self.auth(role, sub) | {"Idempotency-Key": key or str(uuid.uuid4())}
         return await self.gw.post("/api/v1/applications", json=body, headers=headers)
+
+    async def seed_own_payee(self, body: object) -> None:
+        """Payee safety (docs/benefits.md): the system pays by itself only to the applicant's own account and, for a
+        burial, to a relative of the deceased. The applicants of these flows are such people: the banks' registry
+        lists the IBAN they give, and the civil registry their marriage to the deceased (``own_payee=False``: a
+        stranger)."""
+        if not isinstance(body, dict):
+            return
+        applicant, account = body.get("applicant"), body.get("bank_account")
+        iin = applicant.get("iin") if isinstance(applicant, dict) else None
+        iban = account.get("iban") if isinstance(account, dict) else None
+        fixtures: dict[str, list[dict]] = {}
+        if isinstance(iin, str) and isinstance(iban, str):
+            fixtures["bank_accounts"] = [{"iin": iin, "iban": iban}]
+        deceased = body.get("deceased_iin")
+        if body.get("benefit") == "burial" and isinstance(iin, str) and isinstance(deceased, str) and deceased != iin:
+            fixtures["marriages"] = [{"iin_a": deceased, "iin_b": iin, "date": "1970-01-01", "dissolved_on": None}]
+        if fixtures:
+            r = await self.sandbox.post("/sandbox/fixtures", json=fixtures)
+            if r.status_code != 422:  # 422: a malformed body the test sends on purpose (its 422 is the point)
+                r.raise_for_status()
 
     async def get(self, app_id: str, *, role: str = "ops", sub: str | None = None) -> dict:
         r = await self.gw.get(f"/api/v1/applications/{app_id}", headers=await self.auth(role, sub))

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -18,18 +19,18 @@ from common.law.params import value_on
 from common.problems import Problem
 from services.decision import handlers
 from services.decision.adapters.orm import Decision, messaging
-from services.decision.adapters.signer import Signer, load_signer
+from services.decision.adapters.signer import Keyring, load_keyring
 from services.decision.domain.model import AUTO_SIGNER
 from tests.integration.helpers import (
     DIED,
     application_data,
     application_event,
     decision_signed_data,
-    eligibility_data,
     migrated,
     outbox_events,
     outbox_names,
 )
+from tests.integration.helpers import eligibility_data as checks_from_the_registries
 
 SPECIALIST = Caller(role="specialist", sub="spec-7")
 
@@ -37,11 +38,11 @@ SPECIALIST = Caller(role="specialist", sub="spec-7")
 @dataclass
 class Service:
     sessions: async_sessionmaker
-    signer: Signer
+    keyring: Keyring
 
     @property
     def handlers(self) -> handlers.DecisionService:
-        return handlers.DecisionService(self.signer)
+        return handlers.DecisionService(self.keyring)
 
     async def handle(self, handler, event: Envelope) -> None:
         async with self.sessions() as session, session.begin():
@@ -65,11 +66,18 @@ class Service:
             )
 
 
+
+def eligibility_data(application: dict, **kw: Any) -> dict:
+    """The burial checks with eligibility's payee-safety facts: the applicant's own account, a relative."""
+    data = checks_from_the_registries(application, **kw)
+    data["facts"] |= {"payee_account_owned": True, "applicant_kinship": "child"}
+    return data
+
 @pytest.fixture
 async def service(fresh_database, tmp_path) -> AsyncIterator[Service]:
-    signer = load_signer(None, dev_mode=True, data_dir=tmp_path)
+    keyring = load_keyring(None, None, dev_mode=True, data_dir=tmp_path)
     async with migrated(fresh_database(), "decision") as sessions:
-        yield Service(sessions, signer)
+        yield Service(sessions, keyring)
 
 
 def burial_35_mci() -> int:
@@ -124,8 +132,8 @@ async def test_eligible_portal_or_proactive_case_is_signed_automatically_for_35_
     assert decision.amount_kzt == burial_35_mci() == 151_375
     assert decision.signed_by == AUTO_SIGNER
     assert decision.signed_document["amount_kzt"] == decision.amount_kzt
-    assert service.signer.verify(decision.signed_document, decision.signature)
-    assert not service.signer.verify(decision.signed_document | {"amount_kzt": 1}, decision.signature)
+    assert service.keyring.verify(decision.signed_document, decision.signature, decision.key_id)
+    assert not service.keyring.verify(decision.signed_document | {"amount_kzt": 1}, decision.signature, decision.key_id)
     [event] = await outbox_events(service.sessions, messaging)
     assert event.data["outcome"] == "assign" and event.data["amount_kzt"] == 151_375
     assert event.data["payment"]["iban"] == application["iban"]
@@ -150,7 +158,7 @@ async def test_not_eligible_proactive_case_is_refused_automatically_with_the_gro
     [decision] = await service.decisions()
     assert decision.status == "refused" and decision.outcome == "refuse" and decision.amount_kzt == 0
     assert [r["code"] for r in decision.reasons] == ["not_a_recipient"]
-    assert service.signer.verify(decision.signed_document, decision.signature)
+    assert service.keyring.verify(decision.signed_document, decision.signature, decision.key_id)
 
 
 async def test_state_corp_case_waits_for_a_specialist(service):
@@ -180,7 +188,7 @@ async def test_specialist_signs_an_assignment(service):
     [decision] = await service.decisions()
     assert decision.status == "assigned" and decision.outcome == "assign" and decision.amount_kzt == burial_35_mci()
     assert decision.signed_by == "specialist:spec-7"
-    assert service.signer.verify(decision.signed_document, decision.signature)
+    assert service.keyring.verify(decision.signed_document, decision.signature, decision.key_id)
     assert await outbox_names(service.sessions, messaging) == ["decision.drafted", "decision.signed"]
 
 
@@ -215,3 +223,32 @@ async def test_only_a_specialist_signs(service):
         with pytest.raises(Problem) as caught:
             await service.handlers.sign_by_specialist(session, draft.id, Caller("operator", "op-1"), outcome="assign", reasons=[])
     assert caught.value.status == 403
+
+
+@pytest.mark.parametrize(
+    ("found", "why"),
+    [
+        ({"payee_account_owned": False, "applicant_kinship": None}, "not the applicant's own"),
+        ({"payee_account_owned": False, "applicant_kinship": "child"}, "not the applicant's own"),
+        ({"payee_account_owned": True, "applicant_kinship": None}, "no kinship of the applicant"),
+        ({}, "not the applicant's own"),  # an eligibility event from before the rule: never paid by itself
+    ],
+    ids=["stranger", "relative-foreign-account", "own-account-no-kinship", "facts-missing"],
+)
+async def test_a_portal_burial_the_payee_rule_does_not_clear_waits_for_a_specialist(service, found, why):
+    """Project decision (payee safety): an eligible portal burial is assigned by the system only to a relative's own
+    account; otherwise it is drafted for a specialist (not refused), and who_signs says why."""
+    application = application_data(channel="portal")
+    checks = checks_from_the_registries(application)
+    checks["facts"] |= found
+    await service.registered(application)
+    await service.checked(checks)
+    [decision] = await service.decisions()
+    assert (decision.status, decision.proposed_outcome, decision.signature) == ("awaiting_signature", "assign", None)
+    [line] = [x for x in decision.explanation if x["rule"] == "who_signs"]
+    assert line["facts"]["signer"] == "specialist" and why in line["facts"]["why"]
+    assert "project decision" in line["paragraph"]
+    assert await outbox_names(service.sessions, messaging) == ["decision.drafted"]
+    await service.sign(decision.id, outcome="assign", reasons=[])  # a person looked at it and vouches
+    [signed] = await service.decisions()
+    assert signed.status == "assigned" and signed.signed_by == "specialist:spec-7"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -24,18 +26,19 @@ from common.problems import Problem, install_problem_handlers
 from common.reasons import reason
 from services.decision import handlers
 from services.decision.adapters.orm import Decision, messaging
-from services.decision.adapters.signer import Signer, load_signer
+from services.decision.adapters.signer import Keyring, load_keyring
 from services.decision.api import router
 from services.decision.domain.model import AUTO_SIGNER
+from tests.callers import caller_headers
 from tests.integration.helpers import (
     RECEIVED_AT,
     application_data,
     application_event,
-    eligibility_data,
     migrated,
     new_iin,
     outbox_events,
 )
+from tests.integration.helpers import eligibility_data as checks_from_the_registries
 
 SPECIALIST = Caller(role="specialist", sub="spec-9")
 PM_2026 = 50_851
@@ -53,7 +56,8 @@ def disability_checks(application: dict, *, cause: str = "general_illness", grou
                           "applicant_birth_date": "1961-06-15", "cause": cause if eligible else None,
                           "group": group if eligible else None, "established_on": established_on if eligible else None,
                           "until": None, "disability_source": "registry" if eligible else None, "first_time": True,
-                          "payee_iban": application.get("iban"), "also_apply_for": list(application["also_apply_for"])})
+                          "payee_iban": application.get("iban"), "payee_account_owned": True,
+                          "also_apply_for": list(application["also_apply_for"])})
 
 
 def survivor_checks(application: dict, *, eligible_dependants: list[str], not_dependants: tuple[str, ...] = (),
@@ -86,11 +90,11 @@ def _checks(application: dict, *, eligible: bool, automated: bool, reasons: tupl
 @dataclass
 class Service:
     sessions: async_sessionmaker
-    signer: Signer
+    keyring: Keyring
 
     @property
     def service(self) -> handlers.DecisionService:
-        return handlers.DecisionService(self.signer)
+        return handlers.DecisionService(self.keyring)
 
     async def handle(self, handler, event: Envelope) -> None:
         async with self.sessions() as session, session.begin():
@@ -125,11 +129,18 @@ class Service:
         return await outbox_events(self.sessions, messaging)
 
 
+
+def eligibility_data(application: dict, **kw: Any) -> dict:
+    """The burial checks with eligibility's payee-safety facts: the applicant's own account, a relative."""
+    data = checks_from_the_registries(application, **kw)
+    data["facts"] |= {"payee_account_owned": True, "applicant_kinship": "child"}
+    return data
+
 @pytest.fixture
 async def service(fresh_database, tmp_path) -> AsyncIterator[Service]:
-    signer = load_signer(None, dev_mode=True, data_dir=tmp_path)
+    keyring = load_keyring(None, None, dev_mode=True, data_dir=tmp_path)
     async with migrated(fresh_database(), "decision") as sessions:
-        yield Service(sessions, signer)
+        yield Service(sessions, keyring)
 
 
 async def _problem(coro) -> Problem:
@@ -151,8 +162,8 @@ async def test_an_automated_disability_case_is_assigned_and_signed_by_the_system
     assert decision.period_start == date(2026, 10, 1)
     assert decision.signed_document["amount_kind"] == "monthly"
     assert decision.signed_document["period_start"] == "2026-10-01"
-    assert decision.signed_document["payee"]["iban"] == application["iban"]
-    assert service.signer.verify(decision.signed_document, decision.signature)
+    assert decision.signed_document["iban"] == application["iban"]
+    assert service.keyring.verify(decision.signed_document, decision.signature, decision.key_id)
     [event] = await service.events()
     signed = DecisionSigned.of(event)
     assert (signed.status, signed.amount_kzt, signed.amount_kind, signed.period_start) == (
@@ -211,6 +222,24 @@ async def test_an_override_needs_a_note(service):
     assert signed.explanation[-1]["facts"]["note"] == "forged certificate"
     assert signed.explanation[-1]["facts"]["override"] is True
 
+
+
+@pytest.mark.parametrize("note", [None, "", "   "])
+async def test_assigning_over_a_proposed_refusal_needs_a_note_naming_the_field(service, note):
+    """api.md Decisions: a specialist who overrides a refusal (signs assign where the draft refused) gives reasons:
+    422 naming `note`, nothing signed; with a note the assignment stands and the note is in the explanation."""
+    application = application_data(channel="state_corp")
+    draft = await service.case(application, eligibility_data(application, eligible=False))
+    assert draft.proposed_outcome == "refuse"
+    problem = await _problem(service.sign(draft.id, "assign", note=note))
+    assert (problem.status, [e["field"] for e in problem.errors]) == (422, ["note"])
+    assert (await service.decision_of(application)).status == "awaiting_signature"
+    assert [e.name for e in await service.events()] == ["decision.drafted"]
+    signed = await service.sign(draft.id, "assign", note="the pension record was closed by mistake")
+    assert (signed.status, signed.outcome) == ("assigned", "assign")
+    facts = signed.explanation[-1]["facts"]
+    assert (facts["override"], facts["proposed_outcome"], facts["note"]) == (
+        True, "refuse", "the pension record was closed by mistake")
 
 # --- survivor -------------------------------------------------------------------------
 
@@ -310,9 +339,14 @@ async def test_also_apply_for_becomes_open_follow_ups(service):
 
 
 class _Runtime:
+    """What the decision's routes read of the runtime: sessions, the service, and what authenticates callers."""
+
+    name = "decision"
+
     def __init__(self, sessions: async_sessionmaker, service: handlers.DecisionService) -> None:
         self.sessions = sessions
-        self.extras = {"decisions": service}
+        self.extras: dict[str, Any] = {"decisions": service}
+        self.settings = SimpleNamespace(internal_jwks=os.environ["INTERNAL_JWKS"], data_dir=None)
 
 
 @pytest.fixture
@@ -326,7 +360,7 @@ async def http(service) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def _as(role: str, sub: str | None = None) -> dict[str, str]:
-    return {"x-caller-role": role} | ({"x-caller-sub": sub} if sub else {})
+    return caller_headers(role, sub, service="decision")
 
 
 async def test_http_detail_list_follow_ups_and_sign(service, http):

@@ -155,3 +155,65 @@ async def test_deceased_who_received_no_pension_is_not_a_recipient(sessions, san
     await handlers.run_one_check(sessions, registries)
     [event] = await outbox_events(sessions, messaging)
     assert [(r["code"], r["ground"]) for r in event.data["reasons"]] == [("not_a_recipient", 2)]
+
+
+# --- payee safety (Trust boundaries, point 4): who the automatic path pays -----------------------------
+
+
+async def _burial_check(sessions, sandbox, registries, *, fixtures: dict, applicant: str, deceased: str,
+                        iban: str | None = IBAN) -> dict:
+    await sandbox.seed(**fixtures)
+    data = application_data(channel="portal", applicant_iin=applicant, deceased_iin=deceased, iban=iban,
+                            registered=False)
+    await receive(sessions, data)
+    await handlers.run_one_check(sessions, registries)
+    [event] = await outbox_events(sessions, messaging)
+    return event.data
+
+
+async def test_a_strangers_portal_burial_to_their_own_iban_is_not_automated(sessions, sandbox, registries):
+    """Project decision (payee safety): eligible, but an account the banks do not show as the applicant's and no
+    kinship to the deceased in the registries take the case off the automatic path: a specialist decides."""
+    deceased, stranger = new_deceased(), new_iin()
+    result = await _burial_check(sessions, sandbox, registries, fixtures=deceased_fixtures(deceased),
+                                 applicant=stranger, deceased=deceased)
+    assert result["eligible"] is True and result["reasons"] == []
+    assert result["automated"] is False
+    assert (result["facts"]["payee_account_owned"], result["facts"]["applicant_kinship"]) == (False, None)
+    lines = {line["rule"]: line for line in result["explanation"]}
+    assert lines["payee_account_owned"]["outcome"] == "fail"
+    assert lines["applicant_related"]["outcome"] == "fail"
+    assert "project decision" in lines["payee_account_owned"]["paragraph"]
+    asked = {e["query"] for e in result["evidence"]}
+    assert {"bank_accounts", "civil.births", "civil.marriages", "civil.adoptions"} <= asked
+
+
+@pytest.mark.parametrize("kin", ["child", "spouse", "adopted"])
+async def test_a_relative_paid_to_their_own_account_stays_automated(sessions, sandbox, registries, kin):
+    """B§19-1 with the payee-safety project decision: kinship in the civil registry and the applicant's own
+    account keep the automatic path."""
+    deceased, relative = new_deceased(), new_iin()
+    links = {
+        "child": {"births": [{"child_iin": relative, "mother_iin": None, "father_iin": deceased, "date": "1961-06-15"}]},
+        "spouse": {"marriages": [{"iin_a": deceased, "iin_b": relative, "date": "1985-05-05", "dissolved_on": None}]},
+        "adopted": {"adoptions": [{"child_iin": relative, "parent_iin": deceased, "date": "1965-01-01"}]},
+    }[kin]
+    fixtures = deceased_fixtures(deceased) | links | {"bank_accounts": [{"iin": relative, "iban": IBAN}]}
+    result = await _burial_check(sessions, sandbox, registries, fixtures=fixtures, applicant=relative,
+                                 deceased=deceased)
+    assert result["eligible"] is True and result["automated"] is True
+    assert result["facts"]["payee_account_owned"] is True
+    assert result["facts"]["applicant_kinship"] == kin
+
+
+async def test_a_relative_paid_to_someone_elses_account_is_not_automated(sessions, sandbox, registries):
+    """Project decision (payee safety): kinship alone is not enough; the IBAN must be the applicant's own."""
+    deceased, relative, other = new_deceased(), new_iin(), new_iin()
+    fixtures = deceased_fixtures(deceased) | {
+        "marriages": [{"iin_a": deceased, "iin_b": relative, "date": "1985-05-05", "dissolved_on": None}],
+        "bank_accounts": [{"iin": other, "iban": IBAN}, {"iin": relative, "iban": OTHER_IBAN}],
+    }
+    result = await _burial_check(sessions, sandbox, registries, fixtures=fixtures, applicant=relative,
+                                 deceased=deceased)
+    assert result["eligible"] is True and result["automated"] is False
+    assert result["facts"]["payee_account_owned"] is False and result["facts"]["applicant_kinship"] == "spouse"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from services.eligibility import handlers
 from services.eligibility.adapters.orm import Check, messaging
 from tests.integration import test_eligibility as _shared
-from tests.integration.helpers import application_data, application_event, new_iin, outbox_events
+from tests.integration.helpers import IBAN, application_data, application_event, new_iin, outbox_events
 
 # The same database and registries fixtures as test_eligibility.py.
 sessions = _shared.sessions
@@ -31,6 +31,7 @@ async def test_disability_on_the_portal_is_automated_with_the_record_as_evidence
     await sandbox.seed(
         persons=[{"iin": applicant, "last_name": "Омаров", "first_name": "Данияр", "birth_date": "1985-04-12"}],
         disabilities=[{"iin": applicant, "group": 2, "cause": "general_illness", "established_on": "2026-09-01"}],
+        bank_accounts=[{"iin": applicant, "iban": IBAN}],  # the applicant's own account (payee safety)
     )
     data = application_data(benefit="disability", channel="portal", applicant_iin=applicant)
     result = await check(sessions, registries, "application.received", data)

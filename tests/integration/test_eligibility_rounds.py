@@ -75,7 +75,7 @@ async def test_disability_facts_contract_on_the_automated_path(sessions, sandbox
         "received_on": APPLIED.isoformat(), "applicant_iin": applicant, "applicant_birth_date": "1985-04-12",
         "cause": "general_illness", "group": 2, "established_on": "2026-09-01", "until": None,
         "disability_source": "registry", "first_time": True, "payee_iban": IBAN,
-        "also_apply_for": ["special_state_disability"],
+        "payee_account_owned": True, "also_apply_for": ["special_state_disability"],
     }
     asked = {e.query for e in result.evidence}
     assert {"persons", "civil.deaths", "disabilities", "bank_accounts", "civil.births", "civil.marriages",

@@ -166,6 +166,7 @@ async def test_dev_mode_answers_loopback_clients_only() -> None:
 
 def test_outside_dev_mode_every_outside_system_url_must_be_set(monkeypatch) -> None:
     """Nothing falls back to the sandbox in production (issue 6 point 2)."""
+    from services.decision.settings import DecisionSettings
     from services.eligibility.settings import EligibilitySettings
     from services.notifier.settings import NotifierSettings
     from services.payment_queue.settings import PaymentQueueSettings
@@ -173,7 +174,8 @@ def test_outside_dev_mode_every_outside_system_url_must_be_set(monkeypatch) -> N
     base = {"DEV_MODE": "false", "INTERNAL_JWKS": "k.json", "DATABASE_URL": "x", "KAFKA_BOOTSTRAP_SERVERS": "x"}
     for settings, needed in (
         (EligibilitySettings, {"EGOV_URL"}),
-        (PaymentQueueSettings, {"PAYMENTS_DB_URL"}),
+        (DecisionSettings, {"DECISION_SIGNING_KEY_FILE"}),
+        (PaymentQueueSettings, {"PAYMENTS_DB_URL", "DECISION_JWKS"}),
         (NotifierSettings, {"SMS_GATEWAY_URL", "CABINET_URL"}),
     ):
         for name in needed:

@@ -22,6 +22,7 @@ from services.intake import app as intake_app
 from services.intake.adapters.orm import Application, Claim, ParkedEvent, StatusChange, messaging
 from services.intake.handlers import IntakeService
 from services.intake.settings import IntakeSettings
+from tests.callers import caller_headers
 from tests.integration.helpers import (
     IBAN,
     application_data,
@@ -89,7 +90,7 @@ async def file(intake: Intake, body: dict) -> dict:
 
 
 async def read(intake: Intake, app_id: str) -> dict:
-    r = await intake.http.get(f"/api/v1/applications/{app_id}", headers={"X-Caller-Role": "ops"})
+    r = await intake.http.get(f"/api/v1/applications/{app_id}", headers=caller_headers("ops"))
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -285,7 +286,7 @@ def certificate(applicant: str, **changes) -> dict:
 
 
 async def attach(intake: Intake, app_id: str, documents: list[dict], role: str = "operator") -> httpx.Response:
-    headers = {"X-Caller-Role": role, "X-Caller-Sub": f"{role}-7"}
+    headers = caller_headers(role, f"{role}-7")
     return await intake.http.post(f"/api/v1/applications/{app_id}/documents", json={"documents": documents}, headers=headers)
 
 
@@ -368,3 +369,32 @@ async def test_a_stale_or_duplicate_event_is_ignored(intake):
         )).all()
     assert statuses == ["received", "registered", "refused"]
     assert await intake.count(ParkedEvent) == 0
+
+
+@pytest.mark.parametrize("ending", ["rejected", "refused"])
+async def test_a_strangers_burial_holds_the_deceased_only_until_it_is_rejected_or_refused(intake, ending):
+    """B§13 checks 2-3, Std p.9: while a stranger's portal burial is pending, the family's is a duplicate (check 3);
+    its rejection by the checks or its refusal by a specialist releases the claim, so the family may apply; only an
+    assignment keeps the deceased claimed (already_assigned)."""
+    deceased, stranger, family = new_deceased(), new_iin(ADULT), new_iin(ADULT, "F")
+    theirs = await file(intake, burial("portal", applicant=stranger, deceased=deceased))
+    assert theirs["status"] == "received"
+    blocked = await file(intake, burial("portal", applicant=family, deceased=deceased))
+    assert [x["code"] for x in blocked["reasons"]] == ["duplicate_application"]
+
+    if ending == "rejected":  # B§16: the portal checks fail, the application is never registered
+        data = eligibility_data(_application(theirs), eligible=False)
+        event = make_event("eligibility.checked", source="eligibility", subject=theirs["id"], data=data)
+        await deliver(intake, SERVICE.on_eligibility_checked, event)
+    else:  # registered, then a specialist refuses (payee safety sent it to a person)
+        await deliver(intake, SERVICE.on_eligibility_checked, checked(theirs, automated=False))
+        await deliver(intake, SERVICE.on_decision_signed, signed(theirs, "refuse"))
+    assert (await read(intake, theirs["id"]))["status"] == ending
+    assert await intake.count(Claim, Claim.key == f"burial:{deceased}") == 0
+
+    ours = await file(intake, burial("portal", applicant=family, deceased=deceased))
+    assert (ours["status"], ours["reasons"]) == ("received", [])
+    await deliver(intake, SERVICE.on_eligibility_checked, checked(ours, automated=True))
+    await deliver(intake, SERVICE.on_decision_signed, signed(ours, "assign"))
+    late = await file(intake, burial("portal", applicant=new_iin(ADULT), deceased=deceased))
+    assert [x["code"] for x in late["reasons"]] == ["already_assigned"]

@@ -49,10 +49,11 @@ def case(
 
 
 def disability(received_on: str = "2026-05-15", *, cause: str | None = "general_illness", group: int | None = 1,
-               established_on: str | None = "2026-05-01", birth: str | None = "1980-01-01", **kw: Any) -> Draft:
+               established_on: str | None = "2026-05-01", birth: str | None = "1980-01-01",
+               owned: bool | None = True, **kw: Any) -> Draft:
     facts = {"received_on": received_on, "applicant_iin": APPLICANT, "applicant_birth_date": birth, "cause": cause,
              "group": group, "established_on": established_on, "until": None, "disability_source": "registry",
-             "first_time": True, "payee_iban": None, "also_apply_for": []}
+             "first_time": True, "payee_iban": None, "payee_account_owned": owned, "also_apply_for": []}
     return draft(case("disability", facts, **kw))
 
 
@@ -205,6 +206,8 @@ def test_disability_period_starts_at_establishment_but_at_most_3_months_back(
         ({"cause": "childhood"}, False),  # eligibility: not on the automated path (D§20-1 names two causes)
         ({"iban": None}, False),  # no account to pay to
         ({"automated": True, "channel": "state_corp"}, False),  # a desk case is never the system's to sign
+        ({"owned": False}, False),  # project decision (payee safety): not the applicant's own account
+        ({"owned": None}, False),  # ... or not shown by the banks' registry (an older event without the fact)
     ],
 )
 def test_disability_is_signed_by_the_system_only_on_the_automated_path(kw: dict[str, Any], auto_sign: bool) -> None:

@@ -148,16 +148,21 @@ def test_confirming_a_proposal_keeps_its_reasons() -> None:
 
 
 def test_the_signed_document_names_what_is_signed() -> None:
-    """B§19-1: benefit, outcome, amount and kind, period, reasons with subjects, payee, case file hash, who, when."""
+    """B§19-1: key, decision, benefit, outcome, amount and kind, period, reasons with subjects, payee with name,
+    IBAN, case file hash, who, when (common.events.DecisionDocument)."""
     signed = by_specialist(case(), current(), ask())
+    decision_id, application_id = uuid.uuid4(), uuid.uuid4()
     document = signed_document(
-        decision_id="d", application_id="a", benefit="disability", signed=signed,
-        payment=Payment(payee_iin="790303402568", iban=IBAN), case_file_sha256="abc",
-        signed_at=datetime(2026, 5, 16, tzinfo=timezone.utc), signed_by="specialist:spec-7",
+        kid="k1", decision_id=str(decision_id), application_id=str(application_id), benefit="disability",
+        channel="state_corp", signed=signed, payment=Payment(payee_iin="790303402568", iban=IBAN),
+        name="Омаров Данияр", case_file_sha256="abc", signed_at=datetime(2026, 5, 16, tzinfo=timezone.utc),
+        signed_by="specialist:spec-7",
     )
     assert document == {
-        "decision_id": "d", "application_id": "a", "benefit": "disability", "outcome": "assign",
-        "amount_kzt": 111_873, "amount_kind": "monthly", "period_start": "2026-05-01", "reasons": [],
-        "payee": {"payee_iin": "790303402568", "payee_bin": None, "iban": IBAN}, "case_file_sha256": "abc",
-        "signed_at": "2026-05-16T00:00:00+00:00", "signed_by": "specialist:spec-7",
+        "type": "kz.emaket.decision.signed.v2", "kid": "k1",
+        "decision_id": str(decision_id), "application_id": str(application_id), "benefit": "disability",
+        "channel": "state_corp", "outcome": "assign", "amount_kzt": 111_873, "amount_kind": "monthly",
+        "period_start": "2026-05-01", "reasons": [],
+        "payee": {"iin": "790303402568", "bin": None, "name": "Омаров Данияр"}, "iban": IBAN,
+        "case_file_sha256": "abc", "signed_at": "2026-05-16T00:00:00Z", "signed_by": "specialist:spec-7",
     }

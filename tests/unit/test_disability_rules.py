@@ -37,8 +37,8 @@ def record(cause: str | None = "general_illness", established: date = date(2026,
 
 
 def case(*records: DisabilityRecord, channel: str = "portal", deceased: bool = False, known: bool = True,
-         iban: str | None = "KZ86125KZT5004100100", **app: Any) -> DisabilityCase:
-    return DisabilityCase(application(channel, **app), known, date(1985, 4, 12), deceased, tuple(records), iban)
+         iban: str | None = "KZ86125KZT5004100100", owned: bool | None = True, **app: Any) -> DisabilityCase:
+    return DisabilityCase(application(channel, **app), known, date(1985, 4, 12), deceased, tuple(records), iban, owned)
 
 
 def codes(evaluation: Any) -> list[str]:

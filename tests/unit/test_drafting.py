@@ -17,7 +17,8 @@ from services.decision.domain.model import Draft
 AUTO_SIGN_CHANNELS = AUTO_CHANNELS
 
 
-def draft_burial(*, channel: str, eligible: bool, reasons: list[dict], date_of_death: date | None) -> Draft:
+def draft_burial(*, channel: str, eligible: bool, reasons: list[dict], date_of_death: date | None,
+                 owned: bool | None = True, kinship: str | None = "child") -> Draft:
     """The burial draft for a case as intake and eligibility describe it (automated: portal, proactive)."""
     application_id = uuid.uuid4()
     at = datetime(2026, 11, 2, 5, 0, tzinfo=timezone.utc)
@@ -28,7 +29,8 @@ def draft_burial(*, channel: str, eligible: bool, reasons: list[dict], date_of_d
     checks = EligibilityChecked(
         application_id=application_id, benefit="burial", channel=channel, eligible=eligible,
         automated=channel in ("portal", "proactive"), reasons=reasons, checked_at=at,
-        facts={"date_of_death": date_of_death.isoformat() if date_of_death else None, "received_on": "2026-11-02"},
+        facts={"date_of_death": date_of_death.isoformat() if date_of_death else None, "received_on": "2026-11-02",
+               "payee_account_owned": owned, "applicant_kinship": kinship},
     )
     return draft(DecisionCase(application=application, checks=checks))
 
@@ -127,3 +129,33 @@ def test_b19_1_eligible_case_without_a_date_of_death_is_an_error_not_a_silent_re
     """B§19-1: an assignment needs the date of death for the MCI; a broken event must fail loudly."""
     with pytest.raises(ValueError):
         draft_burial(channel="portal", eligible=True, reasons=[], date_of_death=None)
+
+
+@pytest.mark.parametrize(
+    ("owned", "kinship", "why"),
+    [
+        (False, None, "not the applicant's own in the banks' registry; the registries show no kinship"),
+        (False, "spouse", "not the applicant's own in the banks' registry"),
+        (True, None, "no kinship of the applicant to the deceased"),
+        (None, "child", "not the applicant's own in the banks' registry"),  # an older event without the fact
+    ],
+)
+@pytest.mark.parametrize("channel", ["portal", "proactive"])
+def test_payee_safety_sends_a_strangers_or_a_foreign_account_assignment_to_a_specialist(
+    channel: str, owned: bool | None, kinship: str | None, why: str
+) -> None:
+    """Project decision (payee safety): the system assigns only to the applicant's own account and, for burial, to a
+    relative; otherwise the eligible draft waits for a specialist, and who_signs says why."""
+    proposal = draft_burial(channel=channel, eligible=True, reasons=[], date_of_death=date(2026, 2, 1), owned=owned,
+                            kinship=kinship)
+    assert (proposal.outcome, proposal.auto_sign) == ("assign", False)
+    [line] = [x for x in proposal.explanation if x.rule == "who_signs"]
+    assert line.facts["signer"] == "specialist" and why in line.facts["why"]
+    assert "project decision" in line.paragraph
+
+
+def test_payee_safety_does_not_hold_back_an_automatic_refusal() -> None:
+    """B§19-1: a refusal pays nobody, so the system still signs it whoever applied."""
+    proposal = draft_burial(channel="portal", eligible=False, reasons=[reason("not_a_recipient")],
+                            date_of_death=date(2026, 2, 1), owned=False, kinship=None)
+    assert (proposal.outcome, proposal.auto_sign) == ("refuse", True)

@@ -99,10 +99,13 @@ def check(registries: FakeRegistries, app: ApplicationData) -> Any:
 
 
 def deceased(*, death: bool = True, person: bool = True, kind: str = "age_pension") -> FakeRegistries:
+    """A deceased pension recipient, and the applicant as their spouse paid to their own account (payee safety)."""
     return FakeRegistries(
         persons=[{"iin": DECEASED, "birth_date": "1941-07-07"}] if person else [],
         deaths=[{"iin": DECEASED, "date": DIED}] if death else [],
         recipients=[{"iin": DECEASED, "kind": kind, "from": "2005-05-05", "to": None}],
+        marriages=[{"iin_a": DECEASED, "iin_b": APPLICANT, "date": "1980-01-01", "dissolved_on": None}],
+        bank_accounts=[{"iin": APPLICANT, "iban": IBAN}],
     )
 
 
@@ -158,7 +161,9 @@ def test_burial_at_the_desk_a_death_abroad_of_a_person_the_registry_does_not_kno
 
 def test_burial_at_the_desk_a_missing_account_is_said_at_once_beside_the_request() -> None:
     """B§13 check 1: the account is missing whatever the certificate says."""
-    result = check(deceased(death=False), application(iban=None))
+    registries = deceased(death=False)
+    registries.records["bank_accounts"] = []
+    result = check(registries, application(iban=None))
     assert [r["code"] for r in result.reasons] == ["incomplete"]
     assert [d["type"] for d in result.requested_documents] == ["death_certificate"]
 

@@ -150,3 +150,64 @@ def test_guarantee_8_audit_line_names_the_caller_with_the_iin_masked(caplog) -> 
         audit(Caller(role="citizen", sub="790303402568"), "read application", "app-1")
     line = JsonFormatter("intake").format(caplog.records[-1])
     assert "citizen:********2568" in line and "790303402568" not in line and "app-1" in line
+
+
+# --- names (issue 6 point 8) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # values of personal keys: JSON, dict repr, model repr, query strings and key=value text
+        ('{"first_name": "Серік", "last_name": "Ахметов", "middle_name": "Болатұлы"}',
+         '{"first_name": "***", "last_name": "***", "middle_name": "***"}'),
+        ("{'patronymic': 'Болатұлы', 'full_name': \"O'Brien John\"}", "{'patronymic': '***', 'full_name': \"***\"}"),
+        ("Payee(iin='********2568', payee_name='Aigerim Zhumabekova', surname=None)",
+         "Payee(iin='********2568', payee_name='***', surname=None)"),
+        ("GET /x?lastName=%D0%90%D1%85&firstName=Serik&page=2", "GET /x?lastName=***&firstName=***&page=2"),
+        ("holder_name=Zhumabekova, fio: Әйгерім", "holder_name=***, fio: ***"),
+        ('{"name": "Серік Ахметов", "deceased_name": "Айгүл"}', '{"name": "***", "deceased_name": "***"}'),
+        # free text: Фамилия Имя [Отчество], each word to its initial
+        ("payee Ахметов Серік Болатұлы on 2026-11-02", "payee А*** С*** Б*** on 2026-11-02"),
+        ("от Жұмабекова-Сейітова Әйгерім получено", "от Ж*** Ә*** получено"),
+        # what asyncpg and pydantic echo of a refused value
+        ("invalid input for query argument $2: 'Серік' (expected str, got int)",
+         "invalid input for query argument $2: *** (expected str, got int)"),
+        ("[type=string_type, input_value='Серік', input_type=int]", "[type=string_type, input_value='***', input_type=int]"),
+    ],
+)
+def test_masks_names(text: str, masked: str) -> None:
+    """Guarantee 8: citizens' names never reach a log as they are."""
+    assert mask_personal_data(text) == masked
+
+
+def test_masks_names_in_a_pydantic_model_repr() -> None:
+    """Guarantee 8: a model logged with %r (its repr) keeps its shape, the names masked."""
+    from pydantic import BaseModel
+
+    class Person(BaseModel):
+        iin: str
+        last_name: str
+        first_name: str
+        patronymic: str | None = None
+
+    line = mask_personal_data(repr(Person(iin="790303402568", last_name="Ахметов", first_name="Серік", patronymic="Болатұлы")))
+    assert line == "Person(iin='********2568', last_name='***', first_name='***', patronymic='***')"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"name": "application.registered", "rule": "recipient_on_date_of_death"}',  # an event's, a rule's name
+        "name='ГБД ФЛ' query='persons'",  # a registry's name
+        "evidence from ГБД ФЛ and ИС ЗАГС",
+        "B§13 check 5: apply within 3 years of death; D§24; п. 13 Правил",
+        "Ваше заявление зарегистрировано 02.03.2026",  # one capitalised word starts a sentence
+        f"request {UUID} on 2026-11-02T10:00:00+05:00",
+        '{"first_name": null, "last_name": ""}',
+        "А*** С*** Б*** and first_name='***'",  # already masked stays as it is
+    ],
+)
+def test_leaves_what_is_not_a_name_intact(text: str) -> None:
+    """Guarantee 8: event, rule and registry names, citations, dates and UUIDs stay readable."""
+    assert mask_personal_data(text) == text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import stat
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.decision.adapters.signer import Signer, load_signer
+from services.decision.adapters.signer import DEV_KEY_NAME, Signer, legacy_canonical, load_keyring, load_signer, rotate
 
 DECISION = {
     "decision_id": "2c324707-4c88-5d08-9fef-185848bf8339",
@@ -116,3 +117,30 @@ def test_a_key_file_of_another_algorithm_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(RuntimeError, match="Ed25519"):
         load_signer(key_file, dev_mode=False, data_dir=tmp_path)
+
+
+# --- key rotation: a keyring of the current key and every retired one (Trust boundaries, point 5) -------------
+
+def test_a_rotated_keyring_signs_with_the_new_kid_and_still_verifies_the_old(tmp_path: Path) -> None:
+    """B§19-1 (verifiable later): after a rotation the old kid is retired, not forgotten; the JWKS names both."""
+    before = load_keyring(None, None, dev_mode=True, data_dir=tmp_path)
+    old_signature = before.current.sign(DECISION)
+    rotate(tmp_path / "keys" / DEV_KEY_NAME, tmp_path / "keys" / "retired")
+    after = load_keyring(None, None, dev_mode=True, data_dir=tmp_path)
+    assert after.current.key_id != before.current.key_id
+    assert after.verify(DECISION, old_signature, before.current.key_id)
+    assert after.verify(DECISION, after.current.sign(DECISION), after.current.key_id)
+    assert not after.verify(DECISION, old_signature, after.current.key_id)  # the kid decides the key
+    assert not after.verify(DECISION, old_signature, "0123456789abcdef")  # an unknown kid verifies nothing
+    assert {(k["kid"], k["status"]) for k in after.jwks()["keys"]} == {
+        (before.current.key_id, "retired"), (after.current.key_id, "current")}
+    assert all("d" not in k for k in after.jwks()["keys"])  # public keys only
+    assert not any(b"PRIVATE" in p.read_bytes() for p in (tmp_path / "keys" / "retired").glob("*.pem"))
+
+
+def test_a_document_signed_before_rfc_8785_still_verifies() -> None:
+    """Decisions signed with sorted-key JSON (no `type` in the document) keep verifying."""
+    key = Ed25519PrivateKey.generate()
+    old = base64.b64encode(key.sign(legacy_canonical(DECISION))).decode()
+    assert Signer(key).verify(DECISION, old)
+    assert not Signer(key).verify(DECISION | {"type": "kz.emaket.decision.signed.v2"}, old)

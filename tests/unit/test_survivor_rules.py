@@ -307,7 +307,7 @@ def test_facts_follow_the_contract() -> None:
     dep = child(born_aged(10), serial=601)
     facts = evaluate(case(dep)).facts
     assert set(facts) == {"received_on", "deceased_iin", "right_arose_on", "right_source", "dependants",
-                          "eligible_dependants", "payee_iban"}
+                          "eligible_dependants", "payee_iban", "payee_account_owned"}
     assert facts["dependants"] == [{"iin": dep.iin, "eligible": True, "basis": "minor", "kinship": "child",
                                     "birth_date": born_aged(10).isoformat(), "reason_code": None}]
 

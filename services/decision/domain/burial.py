@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from common.events import RuleResult
 from common.law.params import AUTO_CHANNELS, burial_amount_kzt, int_on, value_on
-from services.decision.domain.model import AmountKind, Assessment, CannotAssign, Case, fact_date, signer_line
+from services.decision.domain.model import (
+    PAYEE_SAFETY,
+    AmountKind,
+    Assessment,
+    CannotAssign,
+    Case,
+    fact_date,
+    payee_safety_gaps,
+    signer_line,
+)
 
 
 class BurialPolicy:
@@ -33,11 +42,18 @@ class BurialPolicy:
         return Assessment(amount, self.amount_kind, None, (line,))
 
     def signer_line(self, case: Case, assessment: Assessment | None) -> RuleResult:
-        """B§19-1: portal and proactive cases are approved by the system; desk cases by a specialist."""
-        # The checks say whether the law lets the system decide; the channel is checked too, so a desk case never is.
-        auto = case.checks.automated and case.application.channel in AUTO_CHANNELS
-        why = "portal or proactive application" if auto else "application at a desk: a specialist decides"
-        return signer_line(auto=auto, paragraph="B§19-1", why=why)
+        """B§19-1: portal and proactive cases are approved by the system; desk cases by a specialist.
+
+        An assignment (``assessment`` given) is also held to PAYEE_SAFETY: the applicant's own account and kinship.
+        """
+        if case.application.channel not in AUTO_CHANNELS:
+            return signer_line(auto=False, paragraph="B§19-1", why="application at a desk: a specialist decides")
+        gaps = payee_safety_gaps(case, kinship_needed=True) if assessment is not None else ()
+        if gaps:
+            return signer_line(auto=False, paragraph=f"B§19-1; {PAYEE_SAFETY}", why="; ".join(gaps))
+        if not case.checks.automated:
+            return signer_line(auto=False, paragraph="B§19-1", why="the checks did not clear the automatic path")
+        return signer_line(auto=True, paragraph="B§19-1", why="portal or proactive application")
 
 
 POLICY = BurialPolicy()

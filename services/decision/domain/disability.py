@@ -14,7 +14,16 @@ from common.law.params import (
     subsistence_minimum_kzt,
     value_on,
 )
-from services.decision.domain.model import AmountKind, Assessment, CannotAssign, Case, fact_date, signer_line
+from services.decision.domain.model import (
+    PAYEE_SAFETY,
+    AmountKind,
+    Assessment,
+    CannotAssign,
+    Case,
+    fact_date,
+    payee_safety_gaps,
+    signer_line,
+)
 from services.decision.domain.periods import age_on, capped_start, months_before
 
 # The disability registry (ЦБДИ) names causes one way, the amount parameters another (facts.md Amounts).
@@ -90,6 +99,9 @@ class DisabilityPolicy:
             return signer_line(auto=False, paragraph="D§20-1, D§21-1", why="no verified amount: a specialist enters it")
         if assessment is not None and case.payee_iban is None:
             return signer_line(auto=False, paragraph="D§20-1, D§21-1", why="no bank account to pay to")
+        gaps = payee_safety_gaps(case, kinship_needed=False) if assessment is not None else ()
+        if gaps:
+            return signer_line(auto=False, paragraph=f"D§20-1, D§21-1; {PAYEE_SAFETY}", why="; ".join(gaps))
         return signer_line(auto=True, paragraph="D§20-1, D§21-1", why="automated path")
 
 

@@ -90,6 +90,25 @@ def fact_date(facts: dict[str, Any], key: str) -> date | None:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
+# Project decision (Trust boundaries, payee safety): the system assigns by itself only a payment to the applicant's
+# own account (banks' registry) and, for burial, to a relative of the deceased (civil registry); anything else
+# goes to a specialist with the reason on the explanation's who_signs line. Eligibility's facts say what it found;
+# decision checks them itself, so a missing or older fact never lets the system pay a stranger.
+PAYEE_SAFETY = "project decision: payee safety on the automatic path"
+
+
+def payee_safety_gaps(case: Case, *, kinship_needed: bool) -> tuple[str, ...]:
+    """PAYEE_SAFETY: why the system may not assign this case by itself (empty: it may)."""
+    gaps: list[str] = []
+    if case.payee_iban is None:
+        gaps.append("no bank account to pay to")
+    elif case.facts.get("payee_account_owned") is not True:
+        gaps.append("the account is not the applicant's own in the banks' registry")
+    if kinship_needed and not case.facts.get("applicant_kinship"):
+        gaps.append("the registries show no kinship of the applicant to the deceased")
+    return tuple(gaps)
+
+
 def signer_line(*, auto: bool, paragraph: str, why: str) -> RuleResult:
     """The explanation line naming who signs: the system on behalf of the official, or a specialist."""
     return RuleResult(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from common.events import Outcome, Payment, ReasonRef, RuleResult
+from common.events import DecisionDocument, Outcome, Payment, ReasonRef, RuleResult
 from common.reasons import REASONS, reason
 from services.decision.domain.model import AmountKind, CannotAssign, Case, Draft
 from services.decision.domain.policies import policy_for
@@ -143,29 +143,52 @@ def payment_of(case: Case) -> Payment:
     return Payment(payee_iin=applicant.iin, payee_bin=applicant.bin, iban=case.payee_iban)
 
 
+def payee_name(case: Case) -> str | None:
+    """The payee's name as the persons registry gave it in the case file's evidence, when it was asked."""
+    iin = case.application.applicant.iin
+    for evidence in case.checks.evidence:
+        answer = evidence.answer if isinstance(evidence.answer, dict) else {}
+        if evidence.query == "persons" and iin and answer.get("iin") == iin:
+            parts = [answer.get(k) for k in ("last_name", "first_name", "middle_name")]
+            name = " ".join(str(p) for p in parts if p)
+            return name or None
+    return None
+
+
 def signed_document(
     *,
+    kid: str,
     decision_id: str,
     application_id: str,
     benefit: str,
+    channel: str,
     signed: Signed,
     payment: Payment,
+    name: str | None,
     case_file_sha256: str,
     signed_at: datetime,
     signed_by: str,
 ) -> dict[str, Any]:
-    """What the signature covers (B§19-1: approved with the EDS, verifiable later)."""
-    return {
-        "decision_id": decision_id,
-        "application_id": application_id,
-        "benefit": benefit,
-        "outcome": signed.outcome,
-        "amount_kzt": signed.amount_kzt,
-        "amount_kind": signed.amount_kind,
-        "period_start": signed.period_start.isoformat() if signed.period_start else None,
-        "reasons": [{"code": r.code, "subject": r.subject} for r in signed.reasons],
-        "payee": payment.model_dump(mode="json"),
-        "case_file_sha256": case_file_sha256,
-        "signed_at": signed_at.isoformat(),
-        "signed_by": signed_by,
-    }
+    """What the signature covers (B§19-1: approved with the EDS, verifiable later): common.events.DecisionDocument.
+
+    Everything the payment queue pays by is in it (payee, IBAN, amount, kind, period), and the hash of the case file.
+    """
+    return DecisionDocument.model_validate(
+        {
+            "kid": kid,
+            "decision_id": decision_id,
+            "application_id": application_id,
+            "benefit": benefit,
+            "channel": channel,
+            "outcome": signed.outcome,
+            "amount_kzt": signed.amount_kzt,
+            "amount_kind": signed.amount_kind,
+            "period_start": signed.period_start,
+            "reasons": [{"code": r.code, "subject": r.subject} for r in signed.reasons],
+            "payee": {"iin": payment.payee_iin, "bin": payment.payee_bin, "name": name},
+            "iban": payment.iban,
+            "signed_by": signed_by,
+            "signed_at": signed_at,
+            "case_file_sha256": case_file_sha256,
+        }
+    ).model_dump(mode="json")

@@ -8,13 +8,17 @@ from datetime import date
 
 from common.events import ApplicationData
 from common.law.params import int_on
+from services.eligibility.domain.kinship import BURIAL_KINSHIP, relation
 from services.eligibility.domain.model import (
     AUTOMATED_CHANNELS,
     Evaluation,
     Explanation,
+    Record,
     Registries,
+    account_owned,
     applicant_accounts,
     documents_of,
+    explain_payee,
     iso,
     parse_day,
     payee_iban,
@@ -38,6 +42,20 @@ class BurialCase:
     deceased_iin: str
     payee_iban: str | None
     certificate_date: date | None  # the date of death read off a death certificate at the desk
+    iban_from_application: bool = True
+    payee_owned: bool | None = None  # the banks' registry lists the account as the applicant's (None: not asked)
+    kinship: str | None = None  # how the applicant is related to the deceased in the civil registry
+
+
+async def _kinship_records(registries: Registries, application: ApplicationData) -> list[list[Record]]:
+    """BURIAL_KINSHIP: on the automatic path, both persons' births, the applicant's adoptions and marriages."""
+    applicant, deceased = application.applicant.iin, application.deceased_iin
+    if application.channel not in AUTOMATED_CHANNELS or not applicant or not deceased:
+        return [[], [], [], []]
+    return list(await asyncio.gather(
+        registries.births(applicant), registries.births(deceased),
+        registries.adoptions(applicant), registries.marriages(applicant),
+    ))
 
 
 async def gather(registries: Registries, application: ApplicationData) -> BurialCase:
@@ -45,8 +63,9 @@ async def gather(registries: Registries, application: ApplicationData) -> Burial
     deceased = application.deceased_iin or ""
     applicant = application.applicant
     person = await registries.person(deceased)  # first and alone: an outage shows before anything else is asked
-    death, periods, accounts = await asyncio.gather(
-        registries.death(deceased), registries.recipient_periods(deceased), applicant_accounts(registries, application)
+    death, periods, accounts, kin = await asyncio.gather(
+        registries.death(deceased), registries.recipient_periods(deceased), applicant_accounts(registries, application),
+        _kinship_records(registries, application),
     )
     entity_known = True
     if applicant.bin:
@@ -73,7 +92,12 @@ async def gather(registries: Registries, application: ApplicationData) -> Burial
         applicant_entity_known=entity_known,
         death_from_document=from_document,
     )
-    return BurialCase(facts, application.channel, deceased, iban, certificate_date)
+    applicant_births, deceased_births, adoptions, marriages = kin
+    kinship = relation(applicant.iin, deceased, births=applicant_births + deceased_births, adoptions=adoptions,
+                       marriages=marriages, on=facts.death_date) if applicant.iin else None
+    return BurialCase(facts, application.channel, deceased, iban, certificate_date,
+                      iban_from_application=bool(application.iban), payee_owned=account_owned(application, accounts),
+                      kinship=kinship)
 
 
 def evaluate(case: BurialCase) -> Evaluation:
@@ -104,8 +128,14 @@ def evaluate(case: BurialCase) -> Evaluation:
             codes = [c for c in codes if c != "incomplete"]
     for code in codes:
         out.refuse(code)
+    eligible = not codes and not out.requested
+    if automated and eligible:
+        # B§19-1 lets the system assign on the portal and proactive; the project's payee safety narrows whom it pays.
+        owned = explain_payee(out, owned=case.payee_owned, from_application=case.iban_from_application)
+        related = out.rule("applicant_related", BURIAL_KINSHIP, case.kinship is not None, kinship=case.kinship)
+        automated = owned and related
     return Evaluation(
-        eligible=not codes and not out.requested,
+        eligible=eligible,
         automated=automated,
         reasons=tuple(out.reasons),
         requested_documents=tuple(out.requested),
@@ -115,6 +145,8 @@ def evaluate(case: BurialCase) -> Evaluation:
             "received_on": facts.received_on.isoformat(),
             "recipient_kind": kind,
             "payee_iban": case.payee_iban,
+            "payee_account_owned": case.payee_owned,
+            "applicant_kinship": case.kinship,
         },
         explanation=tuple(out.lines),
     )

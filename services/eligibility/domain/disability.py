@@ -17,8 +17,10 @@ from services.eligibility.domain.model import (
     Explanation,
     Record,
     Registries,
+    account_owned,
     applicant_accounts,
     documents_about,
+    explain_payee,
     in_force,
     iso,
     parse_day,
@@ -47,6 +49,7 @@ class DisabilityCase:
     deceased: bool
     records: tuple[DisabilityRecord, ...]
     payee_iban: str | None
+    payee_owned: bool | None = None  # the banks' registry lists the account as the applicant's (None: not asked)
 
 
 def _record(raw: Record, source: str) -> DisabilityRecord | None:
@@ -86,6 +89,7 @@ async def gather(registries: Registries, application: ApplicationData) -> Disabi
         deceased=death is not None,
         records=tuple(sorted(records, key=lambda r: r.established_on)) + certificates(application),
         payee_iban=payee_iban(application, accounts),
+        payee_owned=account_owned(application, accounts),
     )
 
 
@@ -156,8 +160,12 @@ def evaluate(case: DisabilityCase) -> Evaluation:
     if automated and not out.requested:
         if not out.rule("payable_account", "D-Std p.8", case.payee_iban is not None):
             out.refuse("no_payable_account")
+    eligible = not out.reasons and not out.requested
+    if automated and eligible:
+        # D§20-1 lets the system assign; the project's payee safety narrows which account it pays by itself.
+        automated = explain_payee(out, owned=case.payee_owned, from_application=bool(app.iban))
     return Evaluation(
-        eligible=not out.reasons and not out.requested,
+        eligible=eligible,
         automated=automated,
         reasons=tuple(out.reasons),
         requested_documents=tuple(out.requested),
@@ -172,6 +180,7 @@ def evaluate(case: DisabilityCase) -> Evaluation:
             "disability_source": current.source if current else None,
             "first_time": first_time,
             "payee_iban": case.payee_iban,
+            "payee_account_owned": case.payee_owned,
             "also_apply_for": list(app.also_apply_for),
         },
         explanation=tuple(out.lines),

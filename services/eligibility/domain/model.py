@@ -112,9 +112,15 @@ def documents_about(application: ApplicationData, types: Iterable[str], iin: str
     ]
 
 
+# Project decision (Trust boundaries, payee safety): the system pays by itself only to an account the banks'
+# registry shows as the applicant's own; any other account is paid only after a specialist looked at it.
+PAYEE_SAFETY = "project decision: the automatic path pays only to the applicant's own account (banks' registry)"
+
+
 async def applicant_accounts(registries: Registries, application: ApplicationData) -> list[Record]:
-    """The banks' registry's accounts of the applicant, asked only when the application names no IBAN."""
-    if application.iban or not application.applicant.iin:
+    """The banks' registry's accounts of the applicant: to pay to when the application names no IBAN, and on the
+    automatic path to check that the IBAN given is the applicant's own (PAYEE_SAFETY)."""
+    if not _accounts_asked(application) or not application.applicant.iin:
         return []
     return await registries.bank_accounts(application.applicant.iin)
 
@@ -125,3 +131,25 @@ def payee_iban(application: ApplicationData, accounts: list[Record]) -> str | No
         return application.iban
     first = accounts[0].get("iban") if accounts else None
     return first if isinstance(first, str) else None
+
+
+def _accounts_asked(application: ApplicationData) -> bool:
+    return bool(application.applicant.iin) and (not application.iban or application.channel in AUTOMATED_CHANNELS)
+
+
+def account_owned(application: ApplicationData, accounts: list[Record]) -> bool | None:
+    """PAYEE_SAFETY: whether the banks' registry lists the account paid to among the applicant's own.
+
+    None when there is no account, or the registry was not asked (a desk case naming its IBAN, a legal entity).
+    """
+    iban = payee_iban(application, accounts)
+    if iban is None or not _accounts_asked(application):
+        return None
+    normalised = iban.replace(" ", "").upper()
+    return any(str(a.get("iban") or "").replace(" ", "").upper() == normalised for a in accounts)
+
+
+def explain_payee(out: Explanation, *, owned: bool | None, from_application: bool) -> bool:
+    """PAYEE_SAFETY as an explanation line; True when the automatic path may pay this account."""
+    return out.rule("payee_account_owned", PAYEE_SAFETY, owned is True, account_in_banks_registry=owned,
+                    account_source="application" if from_application else "banks_registry")

@@ -23,6 +23,7 @@ from services.eligibility.domain.model import (
     Explanation,
     Record,
     Registries,
+    account_owned,
     applicant_accounts,
     documents_about,
     documents_of,
@@ -57,6 +58,7 @@ class SurvivorCase:
     deceased_adoptions: tuple[Record, ...]
     dependants: tuple[DependantRecords, ...]
     payee_iban: str | None
+    payee_owned: bool | None = None  # the banks' registry lists the account as the applicant's (None: not asked)
 
 
 async def _dependant(registries: Registries, iin: str) -> DependantRecords:
@@ -93,6 +95,7 @@ async def gather(registries: Registries, application: ApplicationData) -> Surviv
         deceased_adoptions=tuple(adoptions),
         dependants=tuple(dependants),
         payee_iban=payee_iban(application, accounts),
+        payee_owned=account_owned(application, accounts),
     )
 
 
@@ -332,6 +335,7 @@ def evaluate(case: SurvivorCase) -> Evaluation:
             "dependants": judged,
             "eligible_dependants": eligible_iins,
             "payee_iban": case.payee_iban,
+            "payee_account_owned": case.payee_owned,
         },
         explanation=tuple(out.lines),
     )

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
 from common.identifiers import bin_error, iban_error, iin_error
 from common.strict_json import HostileJson, check_storable
@@ -59,12 +59,22 @@ class BankAccount(BaseModel):
     iban: Iban
 
 
+def _date_as_text(value: Any) -> Any:
+    """A date is written YYYY-MM-DD: pydantic would also read 0 as 1970-01-01 (a Unix time)."""
+    if value is not None and not isinstance(value, (str, date)):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_date_as_text)]
+
+
 class Document(BaseModel):
     """A document named in the application (B-Std p.8, D-Std p.8, S§7)."""
 
     type: str = Field(min_length=1, max_length=64)
     number: str | None = Field(default=None, max_length=64)
-    issued_on: date | None = None
+    issued_on: IsoDate | None = None
 
 
 class ApplicationBase(BaseModel):
@@ -155,10 +165,12 @@ class DocumentIn(BaseModel):
 
     type: str = Field(min_length=1, max_length=64)
     number: str | None = Field(default=None, max_length=64)
-    issued_on: date | None = None
+    # Strict (issue 6): "foreign": "yes" is not a foreign document, "apostille": 1 is not an apostille,
+    # "issued_on": 0 is not a date.
+    issued_on: IsoDate | None = None
     issued_by: str | None = Field(default=None, max_length=200)
-    foreign: bool = False
-    apostille: bool = False
+    foreign: StrictBool = False
+    apostille: StrictBool = False
     about: str | None = None
     facts: dict[str, Any] = Field(default_factory=dict)
 

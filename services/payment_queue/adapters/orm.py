@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, Integer, MetaData, Text, func
+from sqlalchemy import BigInteger, Date, DateTime, Identity, Integer, MetaData, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -45,3 +45,22 @@ class PaymentOrder(Base):
     # Once placed, the payments database is asked when it has paid (the acknowledgement).
     next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HeldDecision(Base):
+    """A decision.signed that is not paid: its signature does not verify, names an unknown key, or its fields
+    disagree with the signed document. Kept apart from the orders, so the genuine decision is still paid."""
+
+    __tablename__ = "held_decisions"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(unique=True)  # a redelivery is held once
+    decision_id: Mapped[uuid.UUID] = mapped_column(index=True)  # as the event claims it
+    application_id: Mapped[uuid.UUID] = mapped_column()
+    kid: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)  # domain.verification.HoldReason
+    detail: Mapped[str] = mapped_column(Text)  # field and key names only: no personal data
+    status: Mapped[str] = mapped_column(Text, index=True, server_default="held")  # held | released
+    envelope: Mapped[dict] = mapped_column(JSONB)  # the event as received, for a re-check
+    held_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.http import ResilientClient
+import httpx
+
+from common.http import ExternalUnavailable, ResilientClient
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,10 @@ class PaymentsDatabase:
     async def place(self, order: dict) -> Placement:
         response = await self._client.request("POST", "/payments-db/orders", json=order)
         if response.status_code in (200, 201):
-            return Placement(True, response.json().get("order_id"), "placed")
+            order_id = _order_id(response)
+            if order_id is None:  # an odd answer: a failed attempt (backoff, then `failed`), not a placement
+                raise ExternalUnavailable("payments", f"answered {response.status_code} with a body of the wrong shape")
+            return Placement(True, order_id, "placed")
         # 409: a different order exists for this decision; 4xx: it refuses the order. Neither heals by retrying.
         return Placement(False, None, f"payments database answered {response.status_code}: {response.text[:500]}")
 
@@ -34,3 +39,12 @@ class PaymentsDatabase:
         response = await self._client.request("GET", f"/payments-db/orders/{decision_id}")
         response.raise_for_status()
         return response.json().get("paid_at")
+
+
+def _order_id(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    order_id = body.get("order_id") if isinstance(body, dict) else None
+    return order_id if isinstance(order_id, str) and order_id else None
