@@ -552,3 +552,17 @@ async def test_merged_openapi_is_not_cached_while_a_service_is_missing() -> None
         assert "/api/v1/applications" not in (await merged.document(client))["paths"]
         up["ready"] = True
         assert "/api/v1/applications" in (await merged.document(client))["paths"]
+
+
+async def test_a_client_address_has_a_ceiling_whoever_the_tokens_name() -> None:
+    """Issue 6 point 10: many subjects from one address (token farming) meet the per-address limit."""
+    async with running(make_settings(rate_limit_per_minute=100, address_rate_limit_per_minute=3)) as gw:
+        tokens = [await dev_token(gw, "operator", f"op-{n}") for n in range(4)]
+        for headers in tokens[:3]:
+            assert (await gw.get("/api/v1/applications", headers=headers)).status_code == 200
+        response = await gw.get("/api/v1/applications", headers=tokens[3])
+        assert_problem(response, 429)
+        assert int(response.headers["retry-after"]) >= 1
+        # The mobile backend is one address speaking for every phone: its own (system) limit applies instead.
+        mobile = await dev_token(gw, "mobile")
+        assert (await gw.get("/api/v1/applications", headers=mobile)).status_code == 200
