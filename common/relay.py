@@ -48,11 +48,14 @@ class Unsendable(Exception):
     """This outbox row can never be published as it is."""
 
 
-def make_producer(bootstrap: str, client_id: str, *, max_message_bytes: int = MAX_MESSAGE_BYTES) -> AIOKafkaProducer:
+def make_producer(
+    bootstrap: str, client_id: str, *, max_message_bytes: int = MAX_MESSAGE_BYTES, idempotence: bool = True
+) -> AIOKafkaProducer:
+    """``idempotence=False`` only for a broker without InitProducerId (Tansu): consumers' inboxes dedupe."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         client_id=client_id,
-        enable_idempotence=True,
+        enable_idempotence=idempotence,
         acks="all",
         linger_ms=5,
         max_request_size=max_message_bytes,

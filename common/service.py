@@ -91,7 +91,9 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         # Migrations before serving (never create_all): uvicorn accepts no request until this returns.
         await asyncio.to_thread(upgrade_head, definition.name, settings.database_url)
         engine = make_engine(settings.database_url, schema=definition.name, pool_size=settings.db_pool_size)
-        producer = make_producer(settings.kafka_bootstrap_servers, client_id=definition.name)
+        producer = make_producer(
+            settings.kafka_bootstrap_servers, client_id=definition.name, idempotence=settings.kafka_idempotence
+        )
         await producer.start()
         runtime = Runtime(
             name=definition.name,

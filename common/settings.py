@@ -57,6 +57,9 @@ class ServiceSettings(BaseSettings):
 
     database_url: str = Field(validation_alias="DATABASE_URL")
     kafka_bootstrap_servers: str = Field(validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    # The idempotent producer needs InitProducerId; Tansu (the multi-member test broker) lacks it. Every
+    # consumer's inbox deduplicates by event id, so a redelivered event is still handled once.
+    kafka_idempotence: StrictFlag = Field(default=True, validation_alias="KAFKA_IDEMPOTENCE")
     dev_mode: StrictFlag = Field(default=False, validation_alias="DEV_MODE")
     bind_host: str = Field(default="127.0.0.1", validation_alias="BIND_HOST")
     sandbox_url: str = Field(default="http://127.0.0.1:8010", validation_alias="SANDBOX_URL")
