@@ -1,6 +1,6 @@
 """Kazakhstan working-day calendar kept as data, and the deadline arithmetic on it.
 
-Sources: shared/docs/facts.md "Calendar" (Law No. 267-II "On holidays", Labour Code art. 85)
+Sources: docs/facts.md "Calendar" (Law No. 267-II "On holidays", Labour Code art. 85)
 and "Deadline arithmetic"; each Std p.7 (after hours / day off -> next working day).
 Observed days off per year live in ``common/law/calendar_kz.json``; a year without data is
 computed by rule alone and every answer about it is marked provisional.

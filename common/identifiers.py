@@ -1,6 +1,6 @@
 """Kazakh identifiers: IIN, BIN, KZ IBAN — validation, masking for logs, synthetic generators.
 
-Algorithms: shared/docs/facts.md "Identifiers". Pure functions, no I/O.
+Algorithms: docs/facts.md "Identifiers". Pure functions, no I/O.
 """
 
 from __future__ import annotations
