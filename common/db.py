@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -19,8 +21,9 @@ def make_engine(url: str, *, schema: str, pool_size: int = 5) -> AsyncEngine:
     )
 
 
-def make_session_factory(engine: AsyncEngine) -> async_sessionmaker:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: AsyncEngine, *, info: dict[str, Any] | None = None) -> async_sessionmaker:
+    """``info`` goes to every session's ``info`` (``Wakes.session_info()``: commits wake the relay and workers)."""
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 async def snapshot(session: AsyncSession) -> None:

@@ -18,11 +18,14 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import MetaData, Table, Text, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.wake import Waiter
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ _JOB_COLUMNS = {"status", "attempts", "last_error", "next_attempt_at"}
 # A worker pass that raises (before it could record an attempt) waits this long, doubling to the cap.
 PASS_FAILURE_BASE_S = 1.0
 PASS_FAILURE_CAP_S = 60.0
+# A worker that sleeps until a job is due wakes this much after it (the clocks of Python and the rows).
+DUE_SLACK_S = 0.01
 
 
 def retry_at(attempts: int, *, now: datetime | None = None, base_s: float = 1.0, cap_s: float = 300.0) -> datetime:
@@ -42,20 +47,44 @@ def retry_at(attempts: int, *, now: datetime | None = None, base_s: float = 1.0,
     return (now or datetime.now(timezone.utc)) + timedelta(seconds=delay * random.uniform(0.8, 1.2))
 
 
+class _Due:
+    """What the current worker pass learnt about the next due time (set by ``claim_due``)."""
+
+    def __init__(self) -> None:
+        self.at: datetime | None = None
+
+    def note(self, at: datetime | None) -> None:
+        if at is not None and (self.at is None or at < self.at):
+            self.at = at
+
+
+_next_due: ContextVar[_Due | None] = ContextVar("emaket_next_due", default=None)
+
+
 async def run_periodic(
     name: str,
     step: Callable[[], Awaitable[int]],
     interval_s: float,
     *,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    wake: Waiter | None = None,
 ) -> None:
-    """Call `step` forever; it returns how much it did, and an idle step waits `interval_s`.
+    """Call `step` forever; it returns how much it did, and an idle step waits.
+
+    Idle, it waits until ``wake`` is set (a commit wrote a due job: common/wake.py), until the
+    earliest job ``claim_due`` saw scheduled for later is due, or ``interval_s`` (the safety poll),
+    whichever comes first. Without ``wake`` it sleeps ``interval_s``.
 
     A step that raises has recorded nothing (its transaction rolled back), so it would meet the
-    same row at once: consecutive failures back off exponentially instead of spinning.
+    same row at once: consecutive failures back off exponentially instead of spinning, and the
+    next pass follows the backoff directly.
     """
     failures = 0
     while True:
+        if wake is not None:
+            wake.clear()  # before looking: a commit during the pass sets it again
+        due = _Due()
+        token = _next_due.set(due)
         try:
             done = await step()
             failures = 0
@@ -64,10 +93,20 @@ async def run_periodic(
         except Exception:
             failures += 1
             log.exception("worker %s pass failed (%d in a row)", name, failures)
-            done = 0
             await sleep(min(PASS_FAILURE_CAP_S, PASS_FAILURE_BASE_S * 2 ** (failures - 1)))
-        if not done:
+            continue
+        finally:
+            _next_due.reset(token)
+        if done:
+            continue
+        if wake is None:
             await sleep(interval_s)
+            continue
+        timeout = interval_s
+        if due.at is not None:
+            # A little late rather than early: early, the pass finds nothing and waits again.
+            timeout = min(timeout, max(0.0, (due.at - datetime.now(timezone.utc)).total_seconds()) + DUE_SLACK_S)
+        await wake.wait(timeout)
 
 
 async def claim_due(session, model, *, status: str = "pending", due=None):
@@ -75,15 +114,22 @@ async def claim_due(session, model, *, status: str = "pending", due=None):
 
     `due` is the column holding when the row is next due (default `next_attempt_at`).
     The lock lasts for the caller's transaction: a crash rolls back and frees the row.
+    When none is due, the earliest later due time is noted for ``run_periodic`` (it sleeps until then).
+    Rows due now but held by another worker are not waited for: that worker's commit wakes the rest.
     """
     due = due if due is not None else model.next_attempt_at
-    return await session.scalar(
+    now = datetime.now(timezone.utc)
+    row = await session.scalar(
         select(model)
-        .where(model.status == status, due <= datetime.now(timezone.utc))
+        .where(model.status == status, due <= now)
         .order_by(due)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
+    tracker = _next_due.get()
+    if row is None and tracker is not None:
+        tracker.note(await session.scalar(select(func.min(due)).where(model.status == status, due > now)))
+    return row
 
 
 def reschedule(job, error: str, *, cap_s: float, max_attempts: int = MAX_ATTEMPTS) -> None:

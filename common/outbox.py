@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.audit import audit_log_table
 from common.envelope import Envelope
+from common.wake import mark
 
 # A value this size or smaller is kept whole in a dead letter; larger ones are cut (and flagged).
 MAX_STORED_PAYLOAD = 256 * 1024
@@ -101,7 +102,8 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
 
 
 async def add_event(session: AsyncSession, tables: MessagingTables, topic: str, event: Envelope) -> None:
-    """Write the event in the caller's transaction; the relay publishes it after commit."""
+    """Write the event in the caller's transaction; the relay publishes it after commit (woken by it)."""
+    mark(session, "outbox")
     await session.execute(
         insert(tables.outbox).values(
             event_id=event.id,
@@ -121,3 +123,16 @@ async def claim_inbox(session: AsyncSession, tables: MessagingTables, consumer: 
         .returning(text("1"))
     )
     return result.first() is not None
+
+
+async def claim_inbox_many(session: AsyncSession, tables: MessagingTables, consumer: str, event_ids: list) -> set:
+    """Record many events as handled by `consumer` in one statement; returns the ids not seen before."""
+    if not event_ids:
+        return set()
+    result = await session.execute(
+        pg_insert(tables.inbox)
+        .values([{"consumer": consumer, "event_id": event_id} for event_id in event_ids])
+        .on_conflict_do_nothing()
+        .returning(tables.inbox.c.event_id)
+    )
+    return set(result.scalars().all())

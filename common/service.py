@@ -33,6 +33,7 @@ from common.problems import Problem, install_problem_handlers
 from common.relay import OutboxRelay, make_producer
 from common.settings import ServiceSettings
 from common.supervisor import Supervisor
+from common.wake import Listener, Wakes
 
 log = logging.getLogger(__name__)
 # Ids are PostgreSQL bigints: a larger number is a 422 naming the field, never a 500 from the driver.
@@ -54,6 +55,7 @@ class Runtime:
     clients: list[ResilientClient] = field(default_factory=list)
     supervisor: Supervisor = field(default_factory=Supervisor)
     jobs: list[Table] = field(default_factory=list)
+    wakes: Wakes | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def external_client(self, *, system: str, base_url: str | None, timeout_s: float = 3.0) -> ResilientClient:
@@ -95,26 +97,33 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
             settings.kafka_bootstrap_servers, client_id=definition.name, idempotence=settings.kafka_idempotence
         )
         await producer.start()
+        jobs = job_tables(definition.metadata)
+        # Commits that write outbox rows or due jobs wake the relay and the workers (common/wake.py).
+        wakes = Wakes(definition.name, jobs)
         runtime = Runtime(
             name=definition.name,
             settings=settings,
             engine=engine,
-            sessions=make_session_factory(engine),
+            sessions=make_session_factory(engine, info=wakes.session_info()),
             tables=definition.tables,
             producer=producer,
-            jobs=job_tables(definition.metadata),
+            jobs=jobs,
+            wakes=wakes,
         )
         app.state.runtime = runtime
         supervisor = runtime.supervisor
         try:
             if definition.setup:
                 await definition.setup(runtime)
+            # Other processes' and replicas' commits arrive as NOTIFY (triggers in each service's migrations).
+            supervisor.start("wake-listener", Listener(settings.database_url, wakes).run)
             runtime.relay = OutboxRelay(
                 sessions=runtime.sessions,
                 tables=definition.tables,
                 producer=producer,
                 service=definition.name,
                 interval_s=settings.relay_interval_s,
+                wake=wakes.outbox.waiter(),
             )
             supervisor.start("relay", runtime.relay.run)
             for spec in definition.consumers(runtime):
@@ -133,7 +142,9 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
             for worker_name, step in definition.workers(runtime).items():
                 supervisor.start(
                     f"worker:{worker_name}",
-                    lambda name=worker_name, step=step: run_periodic(name, step, settings.worker_interval_s),
+                    lambda name=worker_name, step=step, wake=wakes.jobs.waiter(): run_periodic(
+                        name, step, settings.worker_interval_s, wake=wake
+                    ),
                 )
             log.info("%s ready", definition.name)
             yield

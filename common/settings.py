@@ -69,9 +69,10 @@ class ServiceSettings(BaseSettings):
     crash_point: str | None = Field(default=None, validation_alias="CRASH_POINT")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
 
-    # Messaging tuning: small numbers suit one machine; production raises them.
-    relay_interval_s: float = Field(default=0.05, validation_alias="RELAY_INTERVAL_S")
-    worker_interval_s: float = Field(default=0.1, validation_alias="WORKER_INTERVAL_S")
+    # Messaging tuning. A commit wakes the relay and the workers at once (common/wake.py); these two are
+    # only the safety poll, for a wake-up that was lost (the listener reconnecting, say).
+    relay_interval_s: float = Field(default=10.0, validation_alias="RELAY_INTERVAL_S")
+    worker_interval_s: float = Field(default=10.0, validation_alias="WORKER_INTERVAL_S")
     consumer_max_attempts: int = Field(default=3, validation_alias="CONSUMER_MAX_ATTEMPTS")
     db_pool_size: int = Field(default=5, validation_alias="DB_POOL_SIZE")
     # A crashed consumer keeps its partitions until the session times out; a clean stop leaves at once.

@@ -12,10 +12,11 @@ from types import SimpleNamespace
 import pytest
 
 from common import jobs
-from common.consumer import ConsumerSpec, DeadLetter, EventConsumer, Poison, masked_preview, storable
+from common.consumer import ConsumerSpec, DeadLetter, EventConsumer, Poison, masked_preview, parse_value, storable
 from common.envelope import make_event
 from common.outbox import MAX_STORED_PAYLOAD
-from common.relay import Unsendable, serialise
+from common.relay import Unsendable, encoded, serialise
+from common.strict_json import HostileJson, loads_strict
 
 IIN = "610615300012"
 PHONE = "+77051234567"
@@ -60,6 +61,39 @@ def test_poison_is_refused_before_any_handler_with_its_reason(value, reason):
     with pytest.raises(Poison) as refused:
         _consumer(max_value_bytes=1500).admit(value)
     assert reason in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _value(),
+        _value(subject="Сейтов ұлы"),
+        b"", b" ", b"null", b"[]", b"{}", b"\xef\xbb\xbf{}", b'{"a": 1, "a": 2}', b'{"a": 1}  ',
+        b'{"a": NaN}', b'{"a": Infinity}', b'{"a": -Infinity}', b'{"a": 1e400}', b'{"a": -1e400}', b'{"a": 1e-400}',
+        b'{"a": 123456789012345678901234567890}', b'{"a": 18446744073709551616}', b'{"a": -9223372036854775809}',
+        b'{"a": 9223372036854775807}', b'{"a": 123456789012345678}', b'{"a": 1.0, "b": -0, "c": 0.1}',
+        b'{"a": "\\ud800"}', b'{"a": "\\udc00x"}', b'{"a": "\\ud83d\\ude00"}', b'{"a": "\\u0000"}', b'{"a\\u0000": 1}',
+        b'{"a": "\xff"}', b'{"a": "\xed\xa0\x80"}', b'{"a": "tab\there"}', b'{"a": "nl\nhere"}', b"{'a': 1}", b'{"a": 1,}',
+        b"[" * 32 + b"]" * 32, b"[" * 33 + b"]" * 33, b"[" * 2000 + b"]" * 2000, b'{"a":' * 40 + b"1" + b"}" * 40,
+    ],
+)
+def test_the_fast_parser_takes_and_refuses_exactly_what_the_strict_one_does(raw):
+    """parse_value (orjson first) is only faster: the same value, or HostileJson with the same reason."""
+    try:
+        expected: object = loads_strict(raw)
+    except HostileJson as exc:
+        expected = ("refused", str(exc))
+    try:
+        got: object = parse_value(raw)
+    except HostileJson as exc:
+        got = ("refused", str(exc))
+    assert got == expected
+
+
+def test_the_relay_sends_postgresql_json_text_as_it_is_and_refuses_it_too_large():
+    assert encoded('{"a": "é"}', max_bytes=100) == '{"a": "é"}'.encode()
+    with pytest.raises(Unsendable, match="MessageSizeTooLarge"):
+        encoded('{"a": "' + "x" * 200 + '"}', max_bytes=100)
 
 
 def test_another_version_of_a_handled_type_goes_to_its_handler():
@@ -160,8 +194,8 @@ async def test_a_worker_pass_that_keeps_raising_backs_off_exponentially():
 
     with pytest.raises(asyncio.CancelledError):
         await jobs.run_periodic("w", step, 0.01, sleep=sleep)
-    failure_waits = slept[0::2]
-    assert failure_waits == [1.0, 2.0, 4.0, 8.0]
+    # The next pass follows the backoff directly (no idle wait on top of it), capped at 60 s.
+    assert slept == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
 
 
 async def test_a_task_that_dies_is_restarted_with_backoff_and_is_not_alive_meanwhile(monkeypatch):
