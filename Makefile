@@ -3,7 +3,8 @@
 #   make run    the whole backend locally (embedded PostgreSQL, mock Kafka)
 #   make test   ruff, mypy, then the test suite (PYTEST_ARGS="-k foo" passes options to pytest)
 #   make lint   ruff and mypy only
-#   make bench  the benchmark, once there is one
+#   make bench  the benchmark (BENCH_ARGS="--cases 100 --rate 20" passes options; docs/performance.md)
+#   make chaos  cases under SIGKILLs and sandbox faults, then the invariants (CHAOS_ARGS="--cases 60 --kills 12 --seed 7")
 #   make clean  remove .data (embedded database, logs, dev keys)
 
 SHELL := /bin/sh
@@ -17,7 +18,7 @@ BOOTSTRAP_PYTHON := $(shell command -v python3.11 2>/dev/null || command -v pyth
 # pytest's cache directory is not wanted on CI (CI=true, 1, yes ...).
 PYTEST_CI_FLAGS := $(if $(filter-out 0 false False FALSE no No NO,$(CI)),-p no:cacheprovider)
 
-.PHONY: venv run test lint bench clean
+.PHONY: venv run test lint bench chaos clean
 
 venv: $(STAMP)
 
@@ -60,12 +61,14 @@ lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
+# Defaults: 400 cases of the three benefits, 40 in flight (docs/performance.md). BENCH_ARGS passes options,
+# e.g. BENCH_ARGS="--cases 100 --rate 20"; BENCH_GATEWAY_URL + BENCH_SANDBOX_URL + BENCH_DATABASE_URL use a running stack.
 bench: venv
-	@if [ -f tools/bench.py ]; then \
-		$(PY) -m tools.bench; \
-	else \
-		echo "no benchmark yet"; \
-	fi
+	$(PY) -m tools.bench $(BENCH_ARGS)
+
+# docs/reliability.md: exit 0 only if every invariant holds; the report goes to bench/chaos/<timestamp>.json.
+chaos: venv
+	$(PY) -m tools.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf .data

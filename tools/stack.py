@@ -13,6 +13,12 @@ output appended to ``<log_dir>/<name>.log``.
         stack.start_process("intake")              # back again, healthy
         stack.restart("decision", extra_env={"CRASH_POINT": "relay.before_publish"}, wait=False)
         assert stack.wait_exit("decision", 30) == 86
+
+Replicas: ``Stack(..., replicas={"intake": 2})`` runs ``intake`` and ``intake#2``, the same module
+on a port of its own (``ports["intake#2"]`` or a free one), started once every first instance is
+healthy. Each replica is a process like any other (``url``, ``kill``, ``start_process`` take its
+name); ``process_env["intake"]`` applies to every replica of intake, ``process_env["intake#2"]`` to
+that one only (it wins). The gateway talks to the first instance (``intake``) of each service.
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ GATEWAY_UPSTREAMS: dict[str, str] = {
 }
 
 HOST = "127.0.0.1"
+REPLICA_SEPARATOR = "#"
 LOG_TAIL_LINES = 40
 STOP_TIMEOUT = 10.0
 POLL_INTERVAL = 0.2
@@ -123,6 +130,35 @@ def free_ports(n: int, host: str = HOST) -> list[int]:
 
 
 # --------------------------------------------------------------------------
+# replicas
+# --------------------------------------------------------------------------
+
+def replica_name(name: str, index: int) -> str:
+    """The process name of replica ``index`` (1-based) of ``name``: ``intake``, ``intake#2``, ..."""
+    return name if index == 1 else f"{name}{REPLICA_SEPARATOR}{index}"
+
+
+def base_name(name: str) -> str:
+    """The process a replica belongs to: ``intake#2`` -> ``intake``."""
+    return name.split(REPLICA_SEPARATOR, 1)[0]
+
+
+def with_replicas(processes: Iterable[tuple[str, str]], replicas: Mapping[str, int]) -> list[tuple[str, str]]:
+    """``processes`` with each named one followed by its further replicas (same module)."""
+    processes = list(processes)
+    known = {name for name, _ in processes}
+    for name, count in replicas.items():
+        if name not in known:
+            raise ValueError(f"unknown process {name!r} in replicas; known: {', '.join(sorted(known))}")
+        if int(count) < 1:
+            raise ValueError(f"replicas[{name!r}] must be at least 1, not {count}")
+    expanded: list[tuple[str, str]] = []
+    for name, module in processes:
+        expanded += [(replica_name(name, i), module) for i in range(1, int(replicas.get(name, 1)) + 1)]
+    return expanded
+
+
+# --------------------------------------------------------------------------
 # the stack
 # --------------------------------------------------------------------------
 
@@ -154,15 +190,18 @@ class Stack:
         process_env: Mapping[str, Mapping[str, str]] | None = None,
         health_timeout: float = 90.0,
         processes: Iterable[tuple[str, str]] | None = None,
+        replicas: Mapping[str, int] | None = None,
     ):
         """
         ``ports`` overrides the default port of the named processes (others
         keep theirs). ``extra_env`` is added to every child's environment,
         ``process_env[name]`` to that child's only (it wins). ``processes``
         replaces the list of (name, uvicorn factory) to run (tests of this
-        module); by default :data:`PROCESSES`.
+        module); by default :data:`PROCESSES`. ``replicas[name] = n`` runs ``n`` instances of ``name``
+        (``name``, ``name#2`` ... ``name#n``); a replica without a port in ``ports`` gets a free one.
         """
-        self.processes: list[tuple[str, str]] = list(processes) if processes is not None else list(PROCESSES)
+        base = list(processes) if processes is not None else list(PROCESSES)
+        self.processes: list[tuple[str, str]] = with_replicas(base, replicas or {})
         self.names: list[str] = [name for name, _ in self.processes]
         self.modules: dict[str, str] = dict(self.processes)
 
@@ -171,6 +210,8 @@ class Stack:
             if name not in self.modules:
                 raise ValueError(f"unknown process {name!r}; known: {', '.join(self.names)}")
             self.ports[name] = int(port)
+        unported = [n for n in self.names if n not in self.ports and n != base_name(n)]
+        self.ports.update(zip(unported, free_ports(len(unported))))
         missing = [n for n in self.names if n not in self.ports]
         if missing:
             raise ValueError(f"no port given for {', '.join(missing)}")
@@ -206,6 +247,11 @@ class Stack:
                 return "".join(deque(f, maxlen=lines))
         except FileNotFoundError:
             return "(no log file)\n"
+
+    def replicas(self, name: str) -> list[str]:
+        """The process names of every replica of ``name`` (``name`` itself first)."""
+        base = base_name(name)
+        return [n for n in self.names if base_name(n) == base]
 
     def pid(self, name: str) -> int | None:
         proc = self._procs.get(name)
@@ -254,6 +300,7 @@ class Stack:
                     current.append(h)
             env[var] = ",".join(current)
         env.update(self.extra_env)
+        env.update(self.process_env.get(base_name(name), {}))
         env.update(self.process_env.get(name, {}))
         env.update(extra_env or {})
         return env
@@ -272,10 +319,15 @@ class Stack:
             raise PortsInUseError(taken)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + (self.health_timeout if timeout is None else timeout)
         try:
-            for name in self.names:
-                self._spawn(name)
-            self._wait_healthy(self.names, self.health_timeout if timeout is None else timeout)
+            # First instances first, then their replicas: a service's first start sets things up once
+            # (dev keys under DATA_DIR), which replicas then only read.
+            for wave in ([n for n in self.names if n == base_name(n)], [n for n in self.names if n != base_name(n)]):
+                for name in wave:
+                    self._spawn(name)
+                if wave:
+                    self._wait_healthy(wave, max(0.0, deadline - time.monotonic()))
         except BaseException:
             self.stop()
             raise
@@ -315,7 +367,7 @@ class Stack:
     def _spawn(self, name: str, extra_env: Mapping[str, str] | None = None) -> None:
         port = self.ports[name]
         cmd = [sys.executable, "-m", "uvicorn", self.modules[name], "--factory",
-               "--host", HOST, "--port", str(port), "--log-level", "warning",
+               "--host", HOST, "--port", str(port), "--log-level", "warning", "--loop", "uvloop", "--http", "httptools",
                # uvicorn access lines carry IINs in paths and queries: personal data stays out of logs.
                "--no-access-log",
                # uvicorn's own lines (tracebacks) through the masking JSON formatter, from the first one.
@@ -339,7 +391,7 @@ class Stack:
 
     def _log_config(self, name: str) -> Path:
         path = self.data_dir / f"{name}.logging.json"
-        path.write_text(json.dumps(uvicorn_log_config(name)), encoding="utf-8")
+        path.write_text(json.dumps(uvicorn_log_config(base_name(name))), encoding="utf-8")
         return path
 
     def _wait_healthy(self, names: list[str], timeout: float) -> None:

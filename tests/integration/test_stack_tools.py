@@ -319,6 +319,51 @@ def test_stack_start_reports_unhealthy_process_and_cleans_up(tmp_path):
     assert all(port_is_free(p) for p in ports.values())
 
 
+def test_stack_replicas_have_own_ports_env_and_lifecycle(tmp_path):
+    ports = dict(zip(["sandbox", "intake", "gateway", "intake#2"], free_ports(4)))
+    stack = Stack(database_url="postgresql+asyncpg://x@127.0.0.1/db", kafka_bootstrap="127.0.0.1:9",
+                  ports=ports, log_dir=tmp_path / "logs", data_dir=tmp_path / "data",
+                  process_env={"intake": {"FAKE_ONLY": "every intake"}, "intake#3": {"FAKE_ONLY": "third"}},
+                  processes=FAKE_PROCESSES, replicas={"intake": 3}, health_timeout=20)
+    assert stack.names == ["sandbox", "intake", "intake#2", "intake#3", "gateway"]
+    assert stack.replicas("intake") == stack.replicas("intake#3") == ["intake", "intake#2", "intake#3"]
+    assert stack.replicas("gateway") == ["gateway"]
+    assert stack.ports["intake#2"] == ports["intake#2"]  # as given
+    assert len({stack.ports[n] for n in stack.names}) == 5  # intake#3 got a free port of its own
+    with stack:
+        with httpx.Client(trust_env=False, timeout=5) as http:
+            only = {n: http.get(stack.url(n) + "/env").json()["FAKE_ONLY"] for n in stack.replicas("intake")}
+            assert only == {"intake": "every intake", "intake#2": "every intake", "intake#3": "third"}
+            # the gateway talks to the first instance
+            assert http.get(stack.url("gateway") + "/env").json()["GATEWAY_INTAKE_URL"] == stack.url("intake")
+
+            pids = {n: stack.pid(n) for n in stack.replicas("intake")}
+            assert len(set(pids.values())) == 3
+            assert stack.kill("intake#2") == -signal.SIGKILL
+            assert not stack.is_running("intake#2")
+            assert stack.is_running("intake") and stack.is_running("intake#3")
+            assert http.get(stack.url("intake#3") + "/healthz").status_code == 200
+            stack.start_process("intake#2")
+            assert stack.pid("intake#2") not in pids.values()
+            assert http.get(stack.url("intake#2") + "/healthz").status_code == 200
+    assert all(stack.pid(n) is None for n in stack.names)
+    assert all(port_is_free(stack.ports[n]) for n in stack.names)
+    assert (tmp_path / "logs" / "intake#2.log").read_text().count("starting intake#2") == 2
+    assert (tmp_path / "logs" / "intake#3.log").read_text().count("starting intake#3") == 1
+
+
+def test_stack_rejects_bad_replicas(tmp_path):
+    common = dict(database_url="postgresql+asyncpg://x@127.0.0.1/db", kafka_bootstrap="127.0.0.1:9",
+                  log_dir=tmp_path, data_dir=tmp_path, processes=FAKE_PROCESSES, ports={"sandbox": 1, "intake": 2, "gateway": 3})
+    with pytest.raises(ValueError, match="nope"):
+        Stack(**common, replicas={"nope": 2})
+    with pytest.raises(ValueError, match="at least 1"):
+        Stack(**common, replicas={"intake": 0})
+    with pytest.raises(ValueError, match="intake#3"):  # a replica the stack does not run
+        Stack(**common, replicas={"intake": 2}, process_env={"intake#3": {}})
+    assert Stack(**common, replicas={"intake": 1}).names == ["sandbox", "intake", "gateway"]
+
+
 # --------------------------------------------------------------------------
 # the stand-in app (imported by uvicorn in the child processes)
 # --------------------------------------------------------------------------

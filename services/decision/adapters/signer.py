@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from common.events import SIGNATURE_ALGORITHM, DecisionDocument, canonical_json
+from common.jwks import ensure_dev_key
 
 ALGORITHM = SIGNATURE_ALGORITHM
 DEV_KEY_NAME = "decision-signing-ed25519.pem"
@@ -142,8 +143,8 @@ def load_signer(key_file: Path | None, *, dev_mode: bool, data_dir: Path) -> Sig
         if not dev_mode:
             raise RuntimeError("DECISION_SIGNING_KEY_FILE is required outside dev mode")
         key_file = data_dir / "keys" / DEV_KEY_NAME
-        if not key_file.exists():
-            _generate(key_file)
+        # Created once, atomically: two replicas starting together must not each make a key.
+        ensure_dev_key(key_file)
     return Signer(_load_private(key_file))
 
 
