@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
-REGISTRATION_CUTOFF = time(18, 0)  # facts.md Deadline arithmetic: received before 18:00 Asia/Almaty
+REGISTRATION_CUTOFF = time(18, 0)  # facts.md Deadline arithmetic: received before 18:00 Asia/Almaty; law: D-Std7.after-hours-next-working-day
 _UTC_PLUS_5 = timedelta(hours=5)  # single Kazakhstan zone since 1 March 2024
 _ZONE_PROBE = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
 _MAX_SCAN_DAYS = 366  # no real calendar has a year-long run of days off
@@ -186,7 +186,9 @@ class WorkingCalendar:
         """facts.md Deadline arithmetic / each Std p.7: same day if working and before 18:00 Almaty, else next working day.
 
         ``after_hours_moves=False``: only a day off moves the registration, never the hour
-        (S-Std p.7; the burial standard by project decision, domain.md).
+        (S-Std p.7; the burial standard by project decision, domain.md). An application is taken at any hour.
+        [law: D-Std7.after-hours-next-working-day, S-Std7.day-off-next-working-day, B-Std7.day-off-next-working-day,
+        B-Std7.portal-around-the-clock, D-Std7.portal-around-the-clock, S-Std7.portal-around-the-clock]
         """
         if received_at.tzinfo is None or received_at.utcoffset() is None:
             raise ValueError("received_at must be timezone-aware")

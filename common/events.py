@@ -116,13 +116,18 @@ class ReasonRef(Contract):
 
 
 class RuleResult(Contract):
-    """One line of a decision's explanation: the rule, its paragraph, what it found."""
+    """One line of a decision's explanation: the rule, its paragraph, what it found, and the obligations it applied.
+
+    ``obligations`` are ids of the law map (common/law/obligations.json, e.g. ``B13.check5.within-3-years``); lines
+    written before they were added, and lines of no obligation, have none.
+    """
 
     rule: str
     paragraph: str
     outcome: Literal["pass", "fail", "value"]
     facts: dict[str, Any] = Field(default_factory=dict)
     subject: str | None = None
+    obligations: tuple[str, ...] = ()
 
 
 class Evidence(Contract):
@@ -182,7 +187,7 @@ class ApplicationRejected(ApplicationData):
 
 
 class DocumentsRequested(ApplicationData):
-    """The case waits for documents (D§7, S§7); due_by moved by the extension (D-Std p.3, S§24)."""
+    """The case waits for documents (D§7, S§7); due_by moved by the extension (D-Std p.3, S-Std p.3)."""
 
     TYPE = "application.documents_requested"
 

@@ -48,7 +48,7 @@ def _check_digit_error(value: str) -> str | None:
 
 
 def iin_error(value: str) -> str | None:
-    """Why ``value`` is not a valid IIN (facts.md Identifiers: IIN), or None when it is."""
+    """Why ``value`` is not a valid IIN (facts.md Identifiers: IIN), or None when it is. [law: B5.iin-or-bin]"""
     if not isinstance(value, str) or not _twelve_digits(value):
         return "must be 12 digits"
     if value[6] not in _CENTURY_SEX:
@@ -67,7 +67,7 @@ def _iin_date(value: str) -> date:
 
 
 def bin_error(value: str) -> str | None:
-    """Why ``value`` is not a valid BIN (facts.md Identifiers: BIN), or None when it is."""
+    """Why ``value`` is not a valid BIN (facts.md Identifiers: BIN), or None when it is. [law: B5.iin-or-bin]"""
     if not isinstance(value, str) or not _twelve_digits(value):
         return "must be 12 digits"
     if not 1 <= int(value[2:4]) <= 12:

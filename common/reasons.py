@@ -108,13 +108,16 @@ REASONS: dict[str, Reason] = {
             "нет банковского счёта для перечисления выплаты",
         ),
         Reason(
-            "already_receiving", 2, "D§4, S§7",
+            # Project decisions D4.one-benefit-per-person, S7.one-claim-per-dependant: the seed's D§4 and S§7 do
+            # not say it; the paragraph names where the project records the choice.
+            "already_receiving", 2, "D§4, S§7 (project decision)",
             "This benefit is already assigned for this person.",
             "бұл жәрдемақы осы адамға бұрын тағайындалған",
             "это пособие этому лицу уже назначено",
         ),
         Reason(
-            "application_in_progress", None, "Std p.9",
+            # The same project decisions (one application in progress per person / per dependant); no Std p.9 ground.
+            "application_in_progress", None, "D§4, S§7 (project decision)",
             "An application for this benefit and person is already being processed.",
             "осы адамға осы жәрдемақыға өтініш қаралуда",
             "заявление на это пособие по этому лицу уже рассматривается",

@@ -75,3 +75,24 @@ def kafka_bootstrap():
         yield bootstrap
     finally:
         stop_mock_kafka(proc)
+
+
+def pytest_collection_modifyitems(config, items):
+    """``@pytest.mark.law("<id>", ...)`` names obligations of the law map (docs/law/README.md): an id the map does not
+    know fails the collection, naming the test and the id, so a typo never passes as a trace."""
+    from common.law.obligations import load_obligations
+    from tools.traceability import unknown_ids
+
+    known = load_obligations()
+    wrong = []
+    for item in items:
+        for mark in item.iter_markers("law"):
+            if not mark.args or not all(isinstance(a, str) for a in mark.args) or mark.kwargs:
+                wrong.append(f"{item.nodeid}: @pytest.mark.law takes obligation ids as strings, got {mark.args!r}")
+                continue
+            wrong += [f"{item.nodeid}: unknown obligation id {oid!r}" for oid in unknown_ids(mark.args, known)]
+    if wrong:
+        unique = list(dict.fromkeys(wrong))
+        raise pytest.UsageError(
+            "bad @pytest.mark.law markers (ids must be in common/law/obligations.json):\n  " + "\n  ".join(unique)
+        )

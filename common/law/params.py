@@ -16,16 +16,19 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+# Every Order 509 value in the file is valid_from 2025-01-01, an ASSUMPTION for the entry into force (the publication
+# date is not in the seed). law: O5.entry-into-force
 _DATA_FILE = "params.json"
 
 BENEFITS = ("burial", "disability", "survivor")
-# Channels per service standard p.2 (B-Std, D-Std, S-Std as amended by Order 509).
+# Channels per service standard p.2 (B-Std, D-Std, S-Std as amended by Order 509); p.4's forms: electronic and proactive.
+# law: B-Std2.channels, D-Std2.channels, S-Std2.channels, B-Std4.form, D-Std4.form, S-Std4.form
 CHANNELS: Mapping[str, frozenset[str]] = {
     "burial": frozenset({"state_corp", "portal", "proactive"}),
     "disability": frozenset({"state_corp", "provider", "portal", "proactive"}),
     "survivor": frozenset({"state_corp", "portal", "proactive"}),
 }
-AUTO_CHANNELS = frozenset({"portal", "proactive"})  # D§20-1, D§21-1: the automated path
+AUTO_CHANNELS = frozenset({"portal", "proactive"})  # D§20-1, D§21-1: the automated path; law: D24.term-1wd-auto
 DISABILITY_CAUSES = ("general_illness", "from_childhood", "child_under_7", "work_injury")
 SURVIVOR_MAX_DEPENDANTS_STEP = 6  # "6 or more" share one multiple (facts.md Amounts)
 
@@ -207,7 +210,7 @@ def survivor_multiplier(dependants: int, on: date, registry: ParameterRegistry |
 
 
 def _term_name(benefit: str, channel: str, auto: bool, registry: ParameterRegistry) -> str:
-    """Parameter name of the service term (B-Std p.3, D§24 / D-Std p.3, S§24), found by data, not by benefit name.
+    """Parameter name of the service term (B-Std p.3, D§24 / D-Std p.3, S§24; the extension: D-Std p.3, S-Std p.3), found by data, not by benefit name.
 
     ``term.<benefit>.auto`` for the automated path (declared only where the law has one: D§20-1, D§21-1),
     else ``term.<benefit>.<channel>`` where a channel has its own term (B-Std p.3), else ``term.<benefit>.default``.
@@ -235,6 +238,8 @@ def service_term_days(
 ) -> int:
     """Term of service in working days (B-Std p.3; D§24 / D-Std p.3; S§24).
 
+    [law: B-Std3.term-state-corp-3wd, B-Std3.term-portal-proactive-1wd, D24.term-7wd, D24.term-1wd-auto, S24.term-7wd]
+
     ``auto``: disability from general illness or work injury via portal or proactive (1 day).
     ``on``: the registration date; None takes the value in force under the latest loaded rules
     (the open-ended one). The +5-day extension is ``term.extension.documents``.
@@ -244,7 +249,11 @@ def service_term_days(
 
 
 def extension_days(on: date | None = None, registry: ParameterRegistry | None = None) -> int:
-    """Working days added when the State Corporation requests additional documents (D-Std p.3, S§24)."""
+    """Working days added when the State Corporation requests additional documents (D-Std p.3, S-Std p.3).
+
+    The burial standard has no extension; the same days are added by project decision.
+    [law: D-Std3.extension-5wd, S-Std3.extension-5wd, B-Std3.extension-5wd]
+    """
     return _int_value("term.extension.documents", on, registry)
 
 

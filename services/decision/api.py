@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import date
+from functools import cache
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from common.caller import CallerDep
-from common.events import CANONICALIZATION, DecisionDocument, canonical_json
+from common.events import CANONICALIZATION, DecisionDocument, RuleResult, canonical_json
+from common.law.obligations import Obligation, load_obligations
 from services.decision import handlers
 from services.decision.adapters.orm import Decision
 from services.decision.adapters.signer import ALGORITHM, jwk, legacy_canonical, public_pem
@@ -21,6 +23,7 @@ from services.decision.schemas import (
     DecisionOut,
     FollowUpList,
     FollowUpOut,
+    LawRef,
     SignIn,
     Verification,
 )
@@ -41,13 +44,34 @@ def _out(decision: Decision) -> DecisionOut:
     return DecisionOut(**fields, outcome=decision.outcome or decision.proposed_outcome)
 
 
+@cache
+def _law_map() -> dict[str, Obligation]:
+    return load_obligations()
+
+
+def law_of(explanation: list[RuleResult]) -> dict[str, LawRef]:
+    """The obligations the explanation's lines applied, in order of first mention: paragraph, Kazakh quote, statement.
+
+    Lines stored before they carried obligations name none; an id the map does not know (never written by the rules)
+    is left out rather than shown without its text.
+    """
+    known = _law_map()
+    ids = dict.fromkeys(oid for line in explanation for oid in line.obligations if oid in known)
+    return {
+        oid: LawRef(paragraph=known[oid].source, kk=known[oid].kk, statement=known[oid].statement, status=known[oid].status)
+        for oid in ids
+    }
+
+
 def _detail(decision: Decision) -> DecisionDetail:
+    explanation = [RuleResult.model_validate(line) for line in decision.explanation]
     return DecisionDetail(
         **_out(decision).model_dump(),
         case_file=decision.case_file,
         case_file_sha256=decision.case_file_sha256,
-        explanation=decision.explanation,
+        explanation=explanation,
         evidence=decision.case_file.get("registry_answers", []),
+        law=law_of(explanation),
     )
 
 

@@ -40,7 +40,10 @@ TOPIC = "decisions"
 
 def _case_file(row: CaseRow, checks: EligibilityChecked) -> dict[str, Any]:
     """The electronic case file (Annex 7, Annex 11): the application, the checks with their explanation lines, and
-    every registry answer relied on. Its RFC 8785 SHA-256 is in the signed document."""
+    every registry answer relied on. Its RFC 8785 SHA-256 is in the signed document.
+
+    [law: B19-1.auto-case-file, D21-1.auto-case-file]
+    """
     data = checks.model_dump(mode="json")
     keys = ("eligible", "automated", "round", "reasons", "facts", "explanation", "checked_at")
     return {
@@ -83,7 +86,7 @@ class DecisionService:
         await self._registration(session, ApplicationRegistered.of(event))
 
     async def on_documents_requested(self, session: AsyncSession, event: Envelope) -> None:
-        """D-Std p.3, S§24: the due date moved by the extension; the registration half follows."""
+        """D-Std p.3, S-Std p.3: the due date moved by the extension; the registration half follows."""
         await self._registration(session, DocumentsRequested.of(event))
 
     async def on_eligibility_checked(self, session: AsyncSession, event: Envelope) -> None:
@@ -139,6 +142,7 @@ class DecisionService:
             return  # decided already: a replayed or duplicated event changes nothing
         # Project decision: benefits also applied for (D-Std p.4, p.10) have no rules in the seed; each becomes an
         # open follow-up for a specialist, never dropped, and the main decision is not held back for them.
+        # law: D-Std10.one-application
         await repository.add_follow_ups(
             session, application_id=decision.application_id, decision_id=decision.id, benefits=also
         )

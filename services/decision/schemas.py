@@ -28,11 +28,24 @@ class DecisionOut(BaseModel):
     also_apply_for: list[str] = Field(description="Benefits also applied for in the same application (D-Std p.4).")
 
 
+class LawRef(BaseModel):
+    """One obligation of the law map (common/law/obligations.json) an explanation line applied."""
+
+    paragraph: str = Field(description="The paragraph of Order 509 as the code cites it, e.g. 'B§13 check 5'.")
+    kk: str = Field(description="A short exact quote of the Kazakh text (docs/law/order-509-kk.txt), to find it.")
+    statement: str = Field(description="What the paragraph obliges the system to do, in English.")
+    status: str = Field(description="implemented or project_decision (the seed is silent and the project chose).")
+
+
 class DecisionDetail(DecisionOut):
     case_file: dict
     case_file_sha256: str
-    explanation: list[RuleResult]
+    explanation: list[RuleResult] = Field(description="The rules applied, in order; each names its obligations.")
     evidence: list[Evidence]
+    law: dict[str, LawRef] = Field(
+        default_factory=dict,
+        description="Each obligation id named in the explanation, with its paragraph, Kazakh quote and statement.",
+    )
 
 
 class DecisionList(BaseModel):

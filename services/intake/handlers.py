@@ -57,7 +57,11 @@ def almaty_day(at: datetime) -> date:
 
 
 def contact_of(app: Application) -> dict:
-    """Where the citizen hears from us: SMS for proactive (B§19-1), the cabinet for portal (B§13)."""
+    """Where the citizen hears from us: SMS for proactive (B-Std, D-Std, S-Std p.5), the cabinet for portal (B§13).
+
+    [law: B-Std5.proactive-sms, D-Std5.proactive-sms, S-Std5.proactive-sms, B13.acceptance-message-cabinet,
+    B-Std8.portal-status-in-cabinet, D-Std8.portal-status-in-cabinet, S-Std8.portal-status-in-cabinet]
+    """
     phone = app.body.get("phone")
     if app.channel == "proactive" or (app.channel != "portal" and phone):
         return {"channel": "sms", "phone": phone, "iin": app.applicant_iin}
@@ -206,7 +210,12 @@ class IntakeService:
     async def _intake_refusals(
         self, session: AsyncSession, app: Application, request: ApplicationBase, policy: IntakePolicy
     ) -> list[dict]:
-        """Checks intake makes on its own: consent (Std p.9 ground 3), then the benefit's uniqueness claims."""
+        """Checks intake makes on its own: consent (B-Std, D-Std, S-Std p.9 ground 3), then the benefit's uniqueness claims.
+
+        [law: B-Std9.ground3.no-consent, D-Std9.ground3.no-consent, S-Std9.ground3.no-consent, S-Std10.proactive-consent,
+        B-Std8.proactive-consent-and-account, D-Std8.proactive-consent-and-account, B13.check2.no-payment-assigned,
+        B13.check3.no-application-filed, D4.one-benefit-per-person, S7.one-claim-per-dependant]
+        """
         if not request.consents.personal_data or (app.channel == "proactive" and not request.consents.proactive):
             # Without consent no registry may be asked about the applicant (Law on Personal Data, art. 8).
             return [reason("no_consent")]
@@ -220,7 +229,12 @@ class IntakeService:
         ]
 
     async def _reject(self, session: AsyncSession, app: Application, reasons: list[dict], at: datetime) -> None:
-        """Not accepted for registration (B§16): terminal, with reasons and a message to the applicant."""
+        """Not accepted for registration (B§16): terminal, with reasons and a message to the applicant.
+
+        The claims are released: the applicant may apply again once the cause is removed.
+        [law: B16.failed-checks-auto-rejection, B-Std9.reapply-after-cause-removed, D-Std9.reapply-after-cause-removed,
+        S-Std9.reapply-after-cause-removed]
+        """
         app.reasons = reasons
         _move(session, app, S.rejected, at)
         await repository.release_claims(session, app.id)
@@ -248,7 +262,10 @@ class IntakeService:
             log.warning("due date %s computed by rule only: load the %s holiday calendar", due.date, due.date.year)
 
     async def register(self, session: AsyncSession, app: Application, *, now: datetime) -> None:
-        """Enter the application in the registration journal (Annex 6) with its due date."""
+        """Enter the application in the registration journal (Annex 6) with its due date.
+
+        [law: B13.auto-registered-in-journal, B16.proactive-auto-registration, D20-1.auto-registration]
+        """
         policy = policy_for(app.benefit)
         registered_on = registration_day(self.calendar, policy, app.received_at)
         number = await repository.next_journal_number(session)
@@ -269,7 +286,10 @@ class IntakeService:
         return app
 
     async def on_eligibility_checked(self, session: AsyncSession, event: Envelope) -> None:
-        """Portal burial: register or reject (B§13, B§16); any case: the term (D§24) and documents (D§7, S§7)."""
+        """Portal burial: register or reject (B§13, B§16); any case: the term (D§24) and documents (D§7, S§7).
+
+        [law: B13.passed-to-incoming-journal, B16.failed-checks-auto-rejection, D24.term-1wd-auto, D24.term-7wd]
+        """
         checked = EligibilityChecked.of(event)
         app = await self._load(session, checked.application_id, event.name)
         policy = policy_for(app.benefit)
@@ -292,7 +312,12 @@ class IntakeService:
     async def _request_documents(
         self, session: AsyncSession, app: Application, policy: IntakePolicy, checked: EligibilityChecked, at: datetime
     ) -> None:
-        """D§7, S§7: the case waits for documents; D-Std p.3, S§24: the term grows by the extension."""
+        """D§7, S§7: the case waits for documents; D-Std p.3, S-Std p.3: the term grows by the extension.
+
+        Counted from registration, extended once, not restarted when the documents arrive.
+        [law: D-Std3.extension-5wd, S-Std3.extension-5wd, B-Std3.extension-5wd, D24.term-counted-with-documents,
+        S24.term-counted-with-documents]
+        """
         if app.status != S.registered.value:
             log.info("documents requested for application %s in %s: ignored", app.id, app.status)
             return
@@ -369,11 +394,12 @@ class IntakeService:
             released = policy.claims_released_on_assignment(claims, [(r.code, r.subject) for r in signed.reasons])
             if released:
                 await repository.release_claims(session, app.id, released)
-            # From now on the claims say "assigned": B§13 check 2, D§4, S§7.
+            # From now on the claims say "assigned": B§13 check 2, D§4, S§7. law: B13.check2.no-payment-assigned
             await repository.assign_claims(session, app.id)
         else:
             app.reasons = [r.model_dump(mode="json") for r in signed.reasons]
             _move(session, app, S.refused, event.time)
+            # law: B-Std9.reapply-after-cause-removed, D-Std9.reapply-after-cause-removed, S-Std9.reapply-after-cause-removed
             await repository.release_claims(session, app.id)
 
     async def _apply_queued(self, session: AsyncSession, app: Application, event: Envelope) -> None:
@@ -423,6 +449,12 @@ def can_read(caller: Caller, app: Application) -> bool:
 
 
 async def get_application(session: AsyncSession, app_id: uuid.UUID, caller: Caller) -> tuple[Application, list]:
+    """The status read model of one application, answered at once (no registry is asked).
+
+    [law: B-Std8.portal-info-request, D-Std3.portal-info-30min, S-Std3.portal-info-30min, B-Std10.status-remote,
+    D-Std10.status-remote, S-Std10.status-remote, B-Std8.portal-status-in-cabinet, D-Std8.portal-status-in-cabinet,
+    S-Std8.portal-status-in-cabinet]
+    """
     app = await session.get(Application, app_id)
     if app is None or not can_read(caller, app):
         raise Problem(404, "not-found", f"No application {app_id}.")

@@ -13,6 +13,7 @@ from tests.e2e.conftest import burial_body, new_iin, new_phone, seed_deceased
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.law("B-Std4.form", "B-Std5.proactive-sms", "B19-1.auto-place-in-payments-db")
 async def test_proactive_happy_path_reaches_payment_queued_with_one_order_and_one_result_sms(api):
     """B§19-1: consent + account by phone → case file, signed decision, payments database, result by SMS."""
     deceased, fixtures = seed_deceased(died="2026-10-02")
@@ -40,6 +41,7 @@ async def test_proactive_happy_path_reaches_payment_queued_with_one_order_and_on
     assert "151 375" in result["text"] and "тағайындалды" in result["text"] and "назначена" in result["text"]
 
 
+@pytest.mark.law("B19-1.auto-case-file", "B19-1.auto-approve-eds")
 async def test_signed_decision_verifies_and_its_case_file_keeps_the_registry_answers(api):
     """B§19-1 / Annex 7: the case file snapshots every registry answer; the signature checks out later."""
     deceased, fixtures = seed_deceased(died="2026-09-10")
@@ -57,6 +59,7 @@ async def test_signed_decision_verifies_and_its_case_file_keeps_the_registry_ans
     assert verification["signed_document"]["case_file_sha256"] == detail["case_file_sha256"]
 
 
+@pytest.mark.law("B13.passed-to-incoming-journal", "B13.acceptance-message-cabinet", "B-Std8.portal-status-in-cabinet")
 async def test_portal_happy_path_is_registered_after_the_checks_and_told_in_the_cabinet(api):
     """B§13: checks pass → journal (Annex 6) → acceptance in the personal cabinet; result there too."""
     deceased, fixtures = seed_deceased(died="2026-11-01")
@@ -78,6 +81,7 @@ async def test_portal_happy_path_is_registered_after_the_checks_and_told_in_the_
     assert theirs.status_code == 404  # a citizen reads only their own
 
 
+@pytest.mark.law("B16.failed-checks-auto-rejection")
 @pytest.mark.parametrize(
     ("case", "code"),
     [
@@ -105,6 +109,7 @@ async def test_portal_pre_registration_checks_reject_with_the_reason(api, case, 
     assert len(rejected) == 1
 
 
+@pytest.mark.law("B13.check2.no-payment-assigned")
 async def test_portal_check_2_already_assigned(api):
     """B§13 check 2: a burial payment is already assigned for this deceased."""
     deceased, fixtures = seed_deceased(died="2026-10-05")
@@ -119,6 +124,7 @@ async def test_portal_check_2_already_assigned(api):
     assert [m["kind"] for m in await _wait_cabinet(api, citizen, 1)] == ["rejected"]
 
 
+@pytest.mark.law("B13.check3.no-application-filed")
 async def test_portal_check_3_duplicate_application_then_state_corp_path_with_specialist(api):
     """B§13 check 3 while another application waits for a specialist; then the specialist signs it."""
     deceased, fixtures = seed_deceased(died="2026-10-06")
@@ -149,6 +155,7 @@ async def test_portal_check_3_duplicate_application_then_state_corp_path_with_sp
     assert len(await api.payments_for({desk_id})) == 1
 
 
+@pytest.mark.law("B-Std9.ground1.unreliable", "B13.checks-on-every-channel")
 async def test_proactive_refusal_when_the_registries_do_not_confirm(api):
     """B§19-1: data missing or wrong in the case file → a signed refusal, told by SMS; nothing paid."""
     deceased, fixtures = seed_deceased(died="2026-10-01", pension_to="2020-01-01")
@@ -164,6 +171,7 @@ async def test_proactive_refusal_when_the_registries_do_not_confirm(api):
     assert len(result) == 1 and "бас тартылды" in result[0]["text"]
 
 
+@pytest.mark.law("B-Std9.ground3.no-consent", "B-Std8.proactive-consent-and-account")
 async def test_no_consent_is_rejected_without_asking_any_registry(api):
     """Std p.9 ground 3 (Law on Personal Data art. 8): no consent → rejected; the registries are not asked."""
     deceased, fixtures = seed_deceased(died="2026-10-01")
@@ -231,6 +239,7 @@ async def test_payments_database_acknowledgement_moves_the_application_to_paid(a
     assert [h["status"] for h in paid["history"]][-2:] == ["payment_queued", "paid"]
 
 
+@pytest.mark.law("B5.applicant-who-buried", "B-Std8.doc.legal-entity-registration")
 async def test_legal_entity_at_the_state_corporation_desk_is_paid_after_a_specialist_signs(api):
     """B§5: a legal entity that carried out the burial applies with its BIN through the State Corporation."""
     from common.identifiers import make_bin

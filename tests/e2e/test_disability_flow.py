@@ -53,6 +53,7 @@ async def _seed_disabled(
     return iin
 
 
+@pytest.mark.law("D-Std4.form", "D21-1.auto-draft-approve-eds", "D21-1.auto-place-in-payments-db")
 async def test_proactive_general_illness_is_assigned_and_queued_automatically(api):
     """D§20-1, D§21-1, D§4, D-Std p.3: general illness via the mobile service → signed by the system within 1 wd."""
     established = months_back(date.today(), 2)
@@ -84,6 +85,7 @@ async def test_proactive_general_illness_is_assigned_and_queued_automatically(ap
     assert _tenge(amount) in result[0]["text"]
 
 
+@pytest.mark.law("D4.apply-any-time", "D4.period-start-cap", "D-Std10.portal-with-eds")
 async def test_portal_general_illness_established_long_ago_runs_from_three_months_before_the_application(api):
     """D§4, D§24: period_start = max(established_on, application date − 3 calendar months)."""
     established = months_back(date.today(), 8)
@@ -102,6 +104,7 @@ async def test_portal_general_illness_established_long_ago_runs_from_three_month
     assert kinds.count("result") == 1
 
 
+@pytest.mark.law("D21-1.auto-refusal-missing-data")
 async def test_portal_without_a_disability_record_is_refused_and_nothing_is_paid(api):
     """D§20-1 (refusal when data is missing), D-Std p.9 ground 2: no ЦБДИ record → no_disability."""
     applicant = await _seed_disabled(api, cause=None)
@@ -194,6 +197,7 @@ async def test_also_applied_benefits_are_recorded_as_follow_ups(api):
     assert mine[0]["decision_id"] == app["decision"]["id"] and mine[0]["status"] == "open"
 
 
+@pytest.mark.law("D7.documents-when-registry-lacks", "D-Std8.doc.disability-certificate")
 async def test_state_corporation_without_a_record_asks_for_the_certificate_then_a_specialist_signs(api):
     """D§7, D-Std p.3, p.8: no ЦБДИ record → disability certificate requested, +5 wd; the case resumes with it."""
     applicant = await _seed_disabled(api, cause=None)
@@ -235,6 +239,7 @@ async def test_state_corporation_without_a_record_asks_for_the_certificate_then_
     assert len(await api.payments_for({app["id"]})) == 1
 
 
+@pytest.mark.law("D-Std2.channels", "D-Std2.provider-first-establishment")
 async def test_provider_channel_takes_a_first_establishment(api):
     """D-Std p.2: the service provider accepts an application when disability is established for the first time."""
     applicant = await _seed_disabled(api, cause="general_illness", group=3, established_on=months_back(date.today(), 0))
@@ -275,6 +280,7 @@ async def test_bad_input_is_422_naming_the_field_and_nothing_is_stored(api, case
     assert await api.db_scalar("SELECT count(*) FROM intake.applications WHERE applicant_iin = $1", applicant) == 0
 
 
+@pytest.mark.law("D-Std10.status-remote")
 async def test_the_read_model_never_shows_payment_queued_before_assigned(api):
     """benefits.md States: every snapshot a citizen can read has the history that leads to its status."""
     applicant = await _seed_disabled(api, cause="general_illness", group=2, established_on=months_back(date.today(), 1))
@@ -295,6 +301,7 @@ async def test_the_read_model_never_shows_payment_queued_before_assigned(api):
     assert uuid.UUID(decision["id"]) == uuid.UUID(app["decision"]["id"])
 
 
+@pytest.mark.law("D-Std8.portal-status-in-cabinet", "D-Std5.result-notification")
 async def test_portal_acceptance_and_result_reach_the_cabinet_in_kazakh_and_russian(api):
     """D-Std p.5, Std p.10: the portal result is in the personal cabinet, in kk and ru."""
     applicant = await _seed_disabled(api, cause="general_illness", group=2, established_on=months_back(date.today(), 1))

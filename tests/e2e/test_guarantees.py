@@ -14,6 +14,7 @@ from tests.e2e.conftest import burial_body, new_iin, new_phone, seed_deceased
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.law("B13.check2.no-payment-assigned", "B13.check3.no-application-filed")
 async def test_twenty_concurrent_applications_for_one_deceased_register_and_pay_once(api):
     """B§13 checks 2-3 held by the database: exactly one registered, exactly one payment order."""
     deceased, fixtures = seed_deceased(died="2026-10-20")

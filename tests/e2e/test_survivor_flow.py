@@ -56,6 +56,7 @@ def _family(*, children_aged: list[int], died: date | None, with_birth_records: 
     return people, fixtures
 
 
+@pytest.mark.law("S-Std2.specialist-signs", "S-Std4.form")
 async def test_portal_two_minor_children_wait_for_a_specialist_and_are_paid_after_signing(api):
     """S-Std p.2 (no automated path), S§6, S§24: 7 wd; amount for 2 dependants; period capped at 12 months."""
     died = months_back(date.today(), 14)
@@ -93,6 +94,7 @@ async def test_portal_two_minor_children_wait_for_a_specialist_and_are_paid_afte
     assert [m["kind"] for m in result].count("result") == 1
 
 
+@pytest.mark.law("S7.student-18-23-full-time", "S-Std9.ground2.requirements-not-met")
 async def test_students_are_judged_one_by_one(api):
     """S§7: 18–23 only in full-time study; a distance learner is not a dependant, named by a not_dependant reason."""
     today = date.today()
@@ -134,6 +136,7 @@ async def test_students_are_judged_one_by_one(api):
     assert app["decision"]["amount_kzt"] == survivor_monthly_kzt(2, applied)
 
 
+@pytest.mark.law("S6.documents-when-registry-lacks", "S7.doc.kinship")
 async def test_a_child_without_a_birth_record_needs_the_certificate_then_resumes(api):
     """S§6, S§7, S§24: no ЗАГС birth record → birth certificate about that child, +5 wd; the case resumes with it."""
     fam, fixtures = _family(children_aged=[17], died=months_back(date.today(), 3), with_birth_records=False)
@@ -178,6 +181,7 @@ async def test_a_child_without_a_birth_record_needs_the_certificate_then_resumes
     assert [h["status"] for h in app["history"]][:4] == ["received", "registered", "awaiting_documents", "registered"]
 
 
+@pytest.mark.law("S24.right-arises", "S7.doc.death-or-court-decision")
 async def test_a_court_declaration_of_a_missing_breadwinner_starts_the_right_on_its_date(api):
     """S§7 (court decision declaring missing / dead), S§24; domain.md project decision: right arises on its date."""
     today = date.today()
@@ -198,6 +202,7 @@ async def test_a_court_declaration_of_a_missing_breadwinner_starts_the_right_on_
     assert draft["amount_kzt"] == survivor_monthly_kzt(1, almaty_day(app["received_at"]))
 
 
+@pytest.mark.law("S-Std4.form", "S-Std5.proactive-sms", "S-Std10.proactive-consent")
 async def test_proactive_survivor_still_waits_for_a_specialist_and_tells_the_result_by_sms(api):
     """S-Std p.2: the mobile channel takes the application, but a specialist signs every survivor decision."""
     fam, fixtures = _family(children_aged=[4], died=months_back(date.today(), 1))

@@ -121,6 +121,9 @@ async def test_the_same_events_again_change_nothing(service):
     assert await outbox_names(service.sessions, messaging) == ["decision.signed"]
 
 
+@pytest.mark.law(
+    "B19-1.auto-approve-eds", "B19-1.auto-draft-decision", "B19-1.amount-35-mci", "B19-1.auto-only-portal-proactive",
+)
 @pytest.mark.parametrize("channel", ["portal", "proactive"])
 async def test_eligible_portal_or_proactive_case_is_signed_automatically_for_35_mci(service, channel):
     """B§19-1: portal and proactive cases are decided and signed by the system; 35 MCI on the date of death."""
@@ -150,6 +153,7 @@ async def test_signed_event_carries_what_its_consumers_read(service):
     assert set(decision_signed_data(application)["payment"]) <= set(event.data["payment"])
 
 
+@pytest.mark.law("B19-1.auto-refusal-missing-data", "B13.checks-on-every-channel")
 async def test_not_eligible_proactive_case_is_refused_automatically_with_the_grounds(service):
     """B§19-1 / Std p.9: the refusal carries the reasons the checks found; nothing to pay."""
     application = application_data(channel="proactive")
@@ -161,6 +165,7 @@ async def test_not_eligible_proactive_case_is_refused_automatically_with_the_gro
     assert service.keyring.verify(decision.signed_document, decision.signature, decision.key_id)
 
 
+@pytest.mark.law("B19-1.auto-only-portal-proactive")
 async def test_state_corp_case_waits_for_a_specialist(service):
     """B§19-1: a State Corporation application is drafted, not signed, and announced as such."""
     application = application_data(channel="state_corp")
@@ -225,6 +230,7 @@ async def test_only_a_specialist_signs(service):
     assert caught.value.status == 403
 
 
+@pytest.mark.law("B19-1.payee-safety")
 @pytest.mark.parametrize(
     ("found", "why"),
     [

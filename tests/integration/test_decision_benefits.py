@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from common.caller import Caller
 from common.envelope import Envelope, make_event
 from common.events import DecisionDrafted, DecisionSigned, EligibilityChecked
+from common.law.obligations import load_obligations
 from common.migrations import alembic_config, upgrade_head
 from common.problems import Problem, install_problem_handlers
 from common.reasons import reason
@@ -29,8 +30,11 @@ from services.decision.adapters.orm import Decision, messaging
 from services.decision.adapters.signer import Keyring, load_keyring
 from services.decision.api import router
 from services.decision.domain.model import AUTO_SIGNER
+from services.eligibility.domain import burial as burial_eligibility
+from services.eligibility.domain.rules import BurialFacts, RecipientPeriod
 from tests.callers import caller_headers
 from tests.integration.helpers import (
+    DIED,
     RECEIVED_AT,
     application_data,
     application_event,
@@ -152,6 +156,7 @@ async def _problem(coro) -> Problem:
 # --- disability ------------------------------------------------------------------------
 
 
+@pytest.mark.law("D21-1.auto-draft-approve-eds", "D21-1.auto-only-general-illness-work-injury")
 @pytest.mark.parametrize("channel", ["portal", "proactive"])
 async def test_an_automated_disability_case_is_assigned_and_signed_by_the_system(service, channel):
     """D§20-1, D§24: general illness via portal/proactive with an account: monthly ПМ × 2.20 from establishment."""
@@ -173,6 +178,7 @@ async def test_an_automated_disability_case_is_assigned_and_signed_by_the_system
     assert rules == ["registry_record", "amount", "period_start", "who_signs", "signature"]
 
 
+@pytest.mark.law("D4.period-start-cap", "D4.apply-any-time")
 async def test_an_old_establishment_is_paid_at_most_3_months_back(service):
     """D§4, D§24: received 2 Nov 2026, established in 2025 → from 2 Aug 2026."""
     application = application_data(benefit="disability", channel="portal")
@@ -180,6 +186,7 @@ async def test_an_old_establishment_is_paid_at_most_3_months_back(service):
     assert decision.period_start == date(2026, 8, 2)
 
 
+@pytest.mark.law("D21-1.payee-safety")
 async def test_work_injury_waits_for_a_specialist_who_must_enter_the_amount(service):
     """Project decision: the work-injury multiple is not verified; never guessed, a specialist enters it."""
     application = application_data(benefit="disability", channel="portal")
@@ -244,6 +251,7 @@ async def test_assigning_over_a_proposed_refusal_needs_a_note_naming_the_field(s
 # --- survivor -------------------------------------------------------------------------
 
 
+@pytest.mark.law("S-Std2.specialist-signs")
 @pytest.mark.parametrize("channel", ["portal", "proactive", "state_corp"])
 async def test_survivor_always_waits_for_a_specialist(service, channel):
     """S-Std p.2: no automated path; the draft names the dependant who is not covered."""
@@ -321,6 +329,7 @@ async def test_filters_and_urgency_order(service):
     assert await ids(status="awaiting_signature", due_before=date(2026, 11, 5)) == [soon["application_id"]]
 
 
+@pytest.mark.law("D-Std10.one-application")
 async def test_also_apply_for_becomes_open_follow_ups(service):
     """D-Std p.4, p.10: one application covers other benefits; each becomes an open follow-up, none dropped."""
     application = application_data(benefit="disability", channel="portal",
@@ -363,6 +372,7 @@ def _as(role: str, sub: str | None = None) -> dict[str, str]:
     return caller_headers(role, sub, service="decision")
 
 
+@pytest.mark.law("D21-1.auto-case-file")
 async def test_http_detail_list_follow_ups_and_sign(service, http):
     """api.md: the detail adds explanation and evidence; the sign body takes reason objects, note and amount."""
     citizen = new_iin(sex="F")
@@ -393,6 +403,44 @@ async def test_http_detail_list_follow_ups_and_sign(service, http):
     assert verification["valid"] is True
     again = await http.post(url, json={"outcome": "assign", "amount_kzt": 90_000}, headers=_as("specialist", "spec-9"))
     assert again.status_code == 409
+
+
+@pytest.mark.law("B13.check1.completeness", "B13.check4.recipient-on-date-of-death", "B13.check5.within-3-years",
+                 "B19-1.amount-35-mci", "B19-1.auto-approve-eds", "B19-1.auto-only-portal-proactive")
+async def test_a_burial_decision_names_the_obligations_it_applied_and_the_detail_gives_their_text(service, http):
+    """From a decision to its law in one step: the explanation lines of the real burial rules name the law map's ids,
+    and the detail gives each one's paragraph, Kazakh quote and statement (common/law/obligations.json)."""
+    application = application_data(channel="proactive")
+    case = burial_eligibility.BurialCase(
+        facts=BurialFacts(
+            received_on=date.fromisoformat(application["received_on"]), death_date=date.fromisoformat(DIED),
+            death_certificate_given=False, deceased_known=True,
+            recipient_periods=(RecipientPeriod("age_pension", date(2011, 1, 1), None),), payment_account_known=True,
+        ),
+        channel="proactive", deceased_iin=application["deceased_iin"], payee_iban=application["iban"],
+        certificate_date=None, payee_owned=True, kinship="child",
+    )
+    evaluation = burial_eligibility.evaluate(case)
+    assert evaluation.eligible and evaluation.automated
+    checks = eligibility_data(application) | {"explanation": [line.model_dump(mode="json") for line in evaluation.explanation]}
+    decision = await service.case(application, checks)
+    assert decision.status == "assigned"
+
+    detail = (await http.get(f"/api/v1/decisions/{decision.id}", headers=_as("specialist"))).json()
+    by_rule = {line["rule"]: line for line in detail["explanation"]}
+    assert by_rule["complete"]["obligations"] == ["B13.check1.completeness"]
+    assert "B13.check4.recipient-on-date-of-death" in by_rule["recipient_on_date_of_death"]["obligations"]
+    assert "B13.check5.within-3-years" in by_rule["applied_within_years"]["obligations"]
+    assert by_rule["amount"]["obligations"] == ["B19-1.amount-35-mci"]
+    assert by_rule["signature"]["obligations"] == ["B19-1.auto-approve-eds"]
+    named = [oid for line in detail["explanation"] for oid in line["obligations"]]
+    assert list(detail["law"]) == list(dict.fromkeys(named))
+    check5 = detail["law"]["B13.check5.within-3-years"]
+    assert check5["paragraph"] == by_rule["applied_within_years"]["paragraph"] == "B§13 check 5"
+    assert check5["status"] == "implemented" and check5["statement"].startswith("Check that the application is made")
+    law_map = load_obligations()
+    assert all(ref["kk"] == law_map[oid].kk and ref["paragraph"] == law_map[oid].source for oid, ref in detail["law"].items())
+    assert detail["law"]["B19-1.payee-safety"]["status"] == "project_decision"
 
 
 # --- migration of stored statuses ---------------------------------------------------------

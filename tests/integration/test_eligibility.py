@@ -63,6 +63,7 @@ async def test_the_same_application_received_twice_makes_one_check(sessions):
     assert check.status == "pending" and check.attempts == 0
 
 
+@pytest.mark.law("B-Std8.provider-gets-data-via-gateway", "B13.portal-applicant-queries-registries")
 async def test_eligible_case_is_checked_with_the_registry_answers_as_evidence(sessions, sandbox, registries):
     """B§13 checks 1-5 pass; the event keeps every registry answer relied on (B§19-1, Annex 7)."""
     deceased = new_deceased()
@@ -131,6 +132,7 @@ async def test_portal_application_without_iban_is_paid_to_the_account_the_bank_r
     assert "bank_accounts" in {e["query"] for e in event.data["evidence"]}
 
 
+@pytest.mark.law("B13.check1.completeness")
 async def test_portal_application_without_any_account_is_incomplete(sessions, sandbox, registries):
     """B§13 check 1: no account in the application nor in the registry → incomplete (the citizen is told)."""
     deceased = new_deceased()
@@ -145,6 +147,7 @@ async def test_portal_application_without_any_account_is_incomplete(sessions, sa
     assert event.data["facts"]["payee_iban"] is None
 
 
+@pytest.mark.law("B13.check4.recipient-on-date-of-death", "B-Std9.ground2.requirements-not-met")
 async def test_deceased_who_received_no_pension_is_not_a_recipient(sessions, sandbox, registries):
     """B§13 check 4: no pension or benefit at the date of death → not eligible, ground 2."""
     deceased = new_deceased()
@@ -171,6 +174,7 @@ async def _burial_check(sessions, sandbox, registries, *, fixtures: dict, applic
     return event.data
 
 
+@pytest.mark.law("B19-1.payee-safety")
 async def test_a_strangers_portal_burial_to_their_own_iban_is_not_automated(sessions, sandbox, registries):
     """Project decision (payee safety): eligible, but an account the banks do not show as the applicant's and no
     kinship to the deceased in the registries take the case off the automatic path: a specialist decides."""

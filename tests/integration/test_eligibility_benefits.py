@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from services.eligibility import handlers
@@ -25,6 +26,7 @@ async def check(sessions, registries, name: str, data: dict) -> dict:
     return events[-1].data
 
 
+@pytest.mark.law("D7.query.disability-db", "D-Std8.no-documents-when-registries-hold")
 async def test_disability_on_the_portal_is_automated_with_the_record_as_evidence(sessions, sandbox, registries):
     """D§20-1: general illness via the portal; the ЦБДИ answer is kept as evidence (Annex 11)."""
     applicant = new_iin(date(1985, 4, 12))
@@ -41,6 +43,7 @@ async def test_disability_on_the_portal_is_automated_with_the_record_as_evidence
     assert any(line["paragraph"] == "D§4" for line in result["explanation"])
 
 
+@pytest.mark.law("D7.documents-when-registry-lacks", "D-Std8.doc.disability-certificate")
 async def test_disability_at_the_desk_asks_for_the_certificate_then_decides_on_it_in_round_2(
     sessions, sandbox, registries
 ):
@@ -64,6 +67,7 @@ async def test_disability_at_the_desk_asks_for_the_certificate_then_decides_on_i
     assert sorted(rounds) == [1, 2]
 
 
+@pytest.mark.law("S7.dependant-bases", "S-Std9.ground2.requirements-not-met")
 async def test_survivor_judges_each_dependant_and_names_the_one_who_is_not(sessions, sandbox, registries):
     """S§7: a minor child is eligible; a 20-year-old in distance study is not, and the reason names them."""
     deceased, mother = new_iin(date(1970, 1, 1)), new_iin(date(1972, 2, 2), sex="F")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timezone
 
+import pytest
 from sqlalchemy import select
 
 from common.envelope import Envelope
@@ -157,6 +158,7 @@ async def test_survivor_facts_contract_and_registries_asked(sessions, sandbox, r
             "education.studies", "education.guardianships"} <= asked
 
 
+@pytest.mark.law("S7.doc.death-or-court-decision", "S24.right-arises")
 async def test_survivor_without_a_death_record_waits_for_the_court_decision(sessions, sandbox, registries):
     """S§7, S§24: no death record nor declaration → documents; the court decision attached starts the right."""
     fam, fixtures = family(died=None)
@@ -177,6 +179,7 @@ async def test_survivor_without_a_death_record_waits_for_the_court_decision(sess
     assert (second.facts["right_arose_on"], second.facts["right_source"]) == ("2026-06-15", "document")
 
 
+@pytest.mark.law("B-Std8.doc.death-certificate-or-foreign")
 async def test_burial_at_the_desk_a_death_certificate_round(sessions, sandbox, registries):
     """B-Std p.8: no death record at the desk → the certificate; with it the date of death comes from the document."""
     deceased = new_iin(date(1941, 7, 7))

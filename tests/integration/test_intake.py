@@ -159,6 +159,7 @@ async def test_the_gateways_credential_is_accepted_for_its_audience(intake):
     assert r.status_code == 200, r.text
 
 
+@pytest.mark.law("D-Std10.portal-with-eds", "S-Std10.portal-with-eds")
 @pytest.mark.parametrize(
     ("role", "channel"),
     [("mobile", "portal"), ("citizen", "proactive"), ("operator", "portal"), ("ops", "state_corp")],
@@ -181,6 +182,7 @@ async def test_citizen_files_only_in_their_own_name_403(intake):
     assert r.json()["type"].endswith("not-your-application")
 
 
+@pytest.mark.law("B16.proactive-auto-registration", "B13.auto-registered-in-journal", "B-Std4.form")
 async def test_proactive_burial_is_registered_at_once_with_journal_and_both_events_in_one_database(intake):
     """B§16 + guarantee 1: registration, journal row (Annex 6) and outbox events commit together."""
     r = await intake.submit(proactive(), role="mobile")
@@ -194,6 +196,7 @@ async def test_proactive_burial_is_registered_at_once_with_journal_and_both_even
     assert await outbox_names(intake.sessions, messaging) == ["application.received", "application.registered"]
 
 
+@pytest.mark.law("B13.passed-to-incoming-journal")
 async def test_portal_burial_stays_received_until_the_checks(intake):
     """B§13: a portal application is registered only after the checks; only the receipt event is out."""
     citizen = new_iin()
@@ -203,6 +206,25 @@ async def test_portal_burial_stays_received_until_the_checks(intake):
     assert r.json()["registration_number"] is None
     assert await intake.count(JournalEntry) == 0
     assert await outbox_names(intake.sessions, messaging) == ["application.received"]
+
+
+@pytest.mark.law("B-Std8.portal-info-request", "D-Std3.portal-info-30min", "S-Std3.portal-info-30min",
+                 "B-Std10.status-remote", "D-Std10.status-remote", "S-Std10.status-remote")
+async def test_a_citizen_reads_the_status_of_their_own_application_at_once(intake):
+    """B-Std p.8, D-Std/S-Std p.3 (within 30 minutes), each Std p.10: the read model answers the applicant at once
+    with the status and its history, without asking any registry; another citizen learns nothing."""
+    citizen = new_iin()
+    r = await intake.submit(burial("portal", applicant=citizen, deceased=new_deceased()), role="citizen", sub=citizen)
+    app_id = r.json()["id"]
+    started = time.monotonic()
+    read = await intake.http.get(f"/api/v1/applications/{app_id}", headers=caller_headers("citizen", citizen))
+    assert time.monotonic() - started < 5
+    assert read.status_code == 200, read.text
+    assert read.json()["status"] == "received" and [h["status"] for h in read.json()["history"]] == ["received"]
+    mine = await intake.http.get("/api/v1/applications", headers=caller_headers("citizen", citizen))
+    assert [a["id"] for a in mine.json()["items"]] == [app_id]
+    other = await intake.http.get(f"/api/v1/applications/{app_id}", headers=caller_headers("citizen", new_iin()))
+    assert other.status_code == 404
 
 
 async def test_malformed_input_is_422_naming_every_field_and_stores_nothing(intake):
@@ -243,6 +265,7 @@ async def test_same_idempotency_key_with_another_body_is_409_and_stores_nothing_
     assert await intake.count(Application) == 1
 
 
+@pytest.mark.law("B13.check3.no-application-filed", "B13.check2.no-payment-assigned")
 async def test_ten_concurrent_applications_for_one_deceased_register_exactly_one(intake):
     """B§13 check 3 + guarantee 2: the database lets one application per deceased through; the rest are duplicates."""
     deceased = new_deceased()
@@ -266,6 +289,7 @@ async def _sign(intake: Intake, application_id: str, outcome: str) -> None:
         await IntakeService(default_calendar()).on_decision_signed(session, decision_event(data))
 
 
+@pytest.mark.law("B13.check2.no-payment-assigned")
 async def test_assigned_decision_keeps_the_claim_so_a_new_application_is_already_assigned(intake):
     """B§13 check 2: once a burial payment is assigned for the deceased, a new application is rejected."""
     deceased = new_deceased()
@@ -278,6 +302,7 @@ async def test_assigned_decision_keeps_the_claim_so_a_new_application_is_already
     assert [x["code"] for x in again.json()["reasons"]] == ["already_assigned"]
 
 
+@pytest.mark.law("B-Std9.reapply-after-cause-removed")
 async def test_refused_decision_releases_the_claim_so_the_applicant_may_apply_again(intake):
     """Std p.9: after a refusal the applicant may apply again once the cause is removed."""
     deceased = new_deceased()
@@ -294,6 +319,7 @@ async def test_refused_decision_releases_the_claim_so_the_applicant_may_apply_ag
     assert refused.status == "refused"
 
 
+@pytest.mark.law("B-Std2.channels")
 async def test_burial_through_the_provider_channel_is_422_naming_the_channel(intake):
     """api.md: a channel not open for that benefit is malformed input → 422 naming the field; nothing stored."""
     body = burial("provider", applicant=new_iin(), deceased=new_deceased())

@@ -156,6 +156,7 @@ def _bad_bodies() -> list[tuple[str, dict, str]]:
     ]
 
 
+@pytest.mark.law("S-Std2.channels")
 @pytest.mark.parametrize("case", [c for c, _, _ in _bad_bodies()])
 async def test_bad_input_is_422_naming_the_field_and_stores_nothing(intake, case):
     """api.md Applications: each bad-input case → 422 naming the field; no row, no event."""
@@ -167,9 +168,45 @@ async def test_bad_input_is_422_naming_the_field_and_stores_nothing(intake, case
     assert await outbox_events(intake.sessions, messaging) == []
 
 
+def _without_consent(benefit: str, channel: str, missing: str) -> dict:
+    deceased, child = new_deceased(), new_iin(CHILD)
+    body = {
+        "burial": lambda: burial(channel, applicant=new_iin(ADULT), deceased=deceased),
+        "disability": lambda: disability(channel),
+        "survivor": lambda: survivor(deceased=deceased, dependants=[child], channel=channel),
+    }[benefit]()
+    if channel == "proactive":
+        body["phone"] = new_phone()
+    return body | {"consents": {"personal_data": missing != "personal_data", "proactive": missing != "proactive"}}
+
+
+@pytest.mark.law("B-Std9.ground3.no-consent", "D-Std9.ground3.no-consent", "S-Std9.ground3.no-consent",
+                 "S-Std10.proactive-consent", "B-Std8.proactive-consent-and-account", "D-Std8.proactive-consent-and-account")
+@pytest.mark.parametrize(
+    ("benefit", "channel", "missing"),
+    [
+        ("burial", "state_corp", "personal_data"),
+        ("disability", "portal", "personal_data"),
+        ("survivor", "state_corp", "personal_data"),
+        ("disability", "proactive", "proactive"),
+        ("survivor", "proactive", "proactive"),
+    ],
+)
+async def test_without_consent_the_application_is_rejected_at_once_with_ground_3(intake, benefit, channel, missing):
+    """Each Std p.9 ground 3 (and S-Std p.10 for the proactive consent): no registry may be asked, so the application
+    is rejected at receipt with no_consent, registered nowhere, and holds no claim."""
+    app = await file(intake, _without_consent(benefit, channel, missing))
+    assert app["status"] == "rejected" and app["registration_number"] is None
+    assert [r["code"] for r in app["reasons"]] == ["no_consent"]
+    assert app["reasons"][0]["ground"] == 3
+    assert await intake.count(Claim) == 0
+    assert [e.name for e in await outbox_events(intake.sessions, messaging)] == ["application.rejected"]
+
+
 # --- registration and the stored model -------------------------------------------------------------
 
 
+@pytest.mark.law("D20-1.auto-registration", "D-Std10.one-application")
 async def test_disability_and_survivor_are_registered_at_once_with_the_whole_application_in_the_events(intake):
     """D§15, S§14: registered on receipt; the events carry dependants and also_apply_for; the model is stored."""
     dis = await file(intake, disability(also_apply_for=["special_state_disability"]))
@@ -191,6 +228,7 @@ async def test_disability_and_survivor_are_registered_at_once_with_the_whole_app
 # --- claims --------------------------------------------------------------------------------------
 
 
+@pytest.mark.law("D4.one-benefit-per-person", "D-Std9.reapply-after-cause-removed")
 async def test_disability_claims_in_progress_receiving_and_released_on_refusal(intake):
     """D§4, Std p.9: one disability case per person; assigned → already_receiving; refused → may apply again."""
     applicant = new_iin(ADULT)
@@ -207,6 +245,7 @@ async def test_disability_claims_in_progress_receiving_and_released_on_refusal(i
     assert [x["code"] for x in fourth["reasons"]] == ["already_receiving"]
 
 
+@pytest.mark.law("S7.one-claim-per-dependant", "S-Std9.reapply-after-cause-removed")
 async def test_survivor_claims_each_dependant_and_releases_those_found_not_dependants(intake):
     """S§7: one claim per (deceased, dependant); an assignment keeps them except the listed non-dependants."""
     deceased, child_a, child_b = new_deceased(), new_iin(CHILD), new_iin(CHILD, "F")
@@ -241,6 +280,7 @@ async def test_twenty_concurrent_applications_register_exactly_one(intake, benef
 # --- the term and the documents path -----------------------------------------------------------------
 
 
+@pytest.mark.law("D24.term-1wd-auto", "D24.term-7wd", "D-Std3.extension-5wd", "D24.term-counted-with-documents")
 async def test_disability_term_automated_then_default_then_extended_for_documents(intake):
     """D§24: 1 wd automated; a person decides → 7 wd from registration; documents requested → +5 wd (D-Std p.3)."""
     citizen = new_iin(ADULT)
@@ -371,6 +411,7 @@ async def test_a_stale_or_duplicate_event_is_ignored(intake):
     assert await intake.count(ParkedEvent) == 0
 
 
+@pytest.mark.law("B13.check3.no-application-filed", "B16.failed-checks-auto-rejection")
 @pytest.mark.parametrize("ending", ["rejected", "refused"])
 async def test_a_strangers_burial_holds_the_deceased_only_until_it_is_rejected_or_refused(intake, ending):
     """B§13 checks 2-3, Std p.9: while a stranger's portal burial is pending, the family's is a duplicate (check 3);

@@ -63,6 +63,7 @@ def _events(data: dict) -> dict[str, Envelope]:
     }
 
 
+@pytest.mark.law("B12.electronic-receipt", "B13.acceptance-message-cabinet")
 async def test_each_status_event_makes_its_message_in_kazakh_and_russian(sessions):
     """B§12 receipt, B§13/B§16 acceptance and rejection, Annex 13 result — each in kk and ru."""
     data = application_data(channel="proactive")
@@ -86,6 +87,7 @@ async def test_each_status_event_makes_its_message_in_kazakh_and_russian(session
     assert reason("duplicate_application")["message_ru"] in notes["rejected"].text_ru
 
 
+@pytest.mark.law("B-Std5.proactive-sms", "D-Std5.proactive-sms", "S-Std5.proactive-sms")
 async def test_proactive_message_goes_by_sms_then_is_sent(sessions, sandbox, delivery):
     """B§19-1: the proactive applicant hears by SMS; both languages in one message."""
     data = application_data(channel="proactive")
@@ -100,6 +102,10 @@ async def test_proactive_message_goes_by_sms_then_is_sent(sessions, sandbox, del
     assert await sandbox.sent("cabinet") == []
 
 
+@pytest.mark.law(
+    "B13.acceptance-message-cabinet", "B-Std8.portal-status-in-cabinet", "D-Std8.portal-status-in-cabinet",
+    "S-Std8.portal-status-in-cabinet",
+)
 async def test_portal_message_goes_to_the_personal_cabinet_then_is_sent(sessions, sandbox, delivery):
     """B§13: a portal applicant reads the message in the e-gov personal cabinet, in kk and ru."""
     data = application_data(channel="portal", registered=False)
@@ -154,6 +160,7 @@ def _documents_requested(data: dict, *about: str) -> Envelope:
     )
 
 
+@pytest.mark.law("S-Std3.extension-5wd")
 @pytest.mark.parametrize(("channel", "via"), [("proactive", "sms"), ("portal", "cabinet")])
 async def test_documents_requested_reaches_the_citizen_by_sms_or_cabinet(sessions, sandbox, delivery, channel, via):
     """D§7, S§7, S§24: which documents (kk/ru names), about whom (masked IIN), the new term — by SMS or cabinet."""
@@ -179,6 +186,7 @@ async def test_documents_requested_reaches_the_citizen_by_sms_or_cabinet(session
         assert await sandbox.sent("sms") == []
 
 
+@pytest.mark.law("D-Std5.result-notification")
 @pytest.mark.parametrize(
     ("benefit", "kk", "ru"),
     [
@@ -198,6 +206,7 @@ async def test_a_monthly_assignment_is_announced_with_its_amount_and_first_day(s
     assert sms["kind"] == "result"
 
 
+@pytest.mark.law("S34.appeal", "S-Std5.result-notification")
 async def test_a_survivor_assignment_names_who_it_leaves_out_and_the_appeal(sessions):
     """S§7, S§24, S§34: a listed person found not to be a dependant is named by masked IIN; the appeal is possible."""
     left_out = new_iin(date(1990, 1, 1))

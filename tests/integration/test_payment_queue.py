@@ -134,6 +134,7 @@ async def test_a_refusal_queues_nothing(sessions, signed):
     assert await count_orders(sessions) == 0
 
 
+@pytest.mark.law("B19-1.auto-place-in-payments-db")
 async def test_assigned_decision_is_placed_once_and_announced(sessions, sandbox, payments_db, signed):
     """B§19-1: the assignment goes to the payments database; payment.queued follows in the same transaction."""
     data = await signed(sessions)
@@ -215,6 +216,7 @@ async def test_a_placed_order_is_acknowledged_paid_once_the_payments_database_co
     assert [e.name for e in await outbox_events(sessions, messaging)] == ["payment.queued", "payment.paid"]
 
 
+@pytest.mark.law("D21-1.auto-place-in-payments-db")
 @pytest.mark.parametrize("benefit", ["disability", "survivor"])
 async def test_a_monthly_assignment_is_one_order_with_its_kind_and_first_day(sessions, sandbox, payments_db, benefit, queue, decision_signed_data):
     """D§24, S§24: one order per decision, monthly from period_start; payment.queued names the benefit."""

@@ -1,4 +1,4 @@
-"""Application body validation (api.md "Applications": 422 naming each bad field; B§5, B§19-1, B-Std p.8, S§7)."""
+"""Application body validation (api.md "Applications": 422 naming each bad field; B§5, B-Std p.5, p.8, S§7)."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def test_valid_proactive_body_keeps_its_fields() -> None:
 
 
 def test_every_problem_is_named_at_once() -> None:
-    """api.md: a 422 names each bad field: bad IIN check digit, bad IBAN, no phone (B§19-1), no deceased IIN."""
+    """api.md: a 422 names each bad field: bad IIN check digit, bad IBAN, no phone (B-Std p.5), no deceased IIN."""
     body = without(PROACTIVE_BURIAL, "phone", "deceased_iin")
     body["applicant"] = {"iin": "790303402569"}  # check digit 8 -> 9
     body["bank_account"] = {"iban": "KZ86125KZT5004100101"}  # mod 97 fails
@@ -96,7 +96,7 @@ def test_every_problem_is_named_at_once() -> None:
     by_loc = {tuple(e["loc"]): e["msg"] for e in errors}
     assert "check digit" in by_loc[("applicant", "iin")]
     assert "check digits" in by_loc[("bank_account", "iban")]
-    assert "B§19-1" in by_loc[("phone",)]
+    assert "B-Std p.5" in by_loc[("phone",)]
 
 
 @pytest.mark.parametrize(
@@ -127,6 +127,7 @@ def test_unknown_enums_are_named_together() -> None:
     assert {("benefit",), ("channel",)} <= locs({**PROACTIVE_BURIAL, "benefit": "pension", "channel": "fax"})
 
 
+@pytest.mark.law("B5.iin-or-bin")
 @pytest.mark.parametrize(
     ("applicant", "channel"),
     [
@@ -142,6 +143,7 @@ def test_b5_exactly_one_of_iin_or_bin(applicant: dict, channel: str) -> None:
     assert messages and "exactly one" in messages[0]
 
 
+@pytest.mark.law("B5.legal-entity-channel")
 @pytest.mark.parametrize("channel", ["portal", "proactive"])
 def test_b5_legal_entity_applies_only_through_the_state_corporation(channel: str) -> None:
     """B§5: a BIN applicant on the portal or proactive channel is refused at applicant.bin."""
@@ -165,6 +167,7 @@ def test_dependants_with_a_bad_iin() -> None:
     assert ("dependants", 1) in locs(body)  # names which one
 
 
+@pytest.mark.law("B5.applicant-who-buried")
 def test_legal_entity_claims_only_burial() -> None:
     """B§5: only a burial payment may be claimed by a legal entity."""
     body = {**STATE_CORP_BURIAL_BY_ENTITY, "benefit": "disability"}
@@ -173,6 +176,10 @@ def test_legal_entity_claims_only_burial() -> None:
     assert ("benefit",) not in found  # disability is taken now (issue 5)
 
 
+@pytest.mark.law(
+    "B-Std8.proactive-consent-and-account", "D-Std8.proactive-consent-and-account", "S-Std10.proactive-consent",
+    "B-Std5.proactive-sms", "D-Std5.proactive-sms", "S-Std5.proactive-sms",
+)
 @pytest.mark.parametrize(
     ("channel", "needed"),
     [
@@ -182,7 +189,7 @@ def test_legal_entity_claims_only_burial() -> None:
     ],
 )
 def test_required_fields_per_channel(channel: str, needed: set) -> None:
-    """B§19-1, B-Std p.8: proactive needs phone, account and SMS consent; every burial needs the deceased."""
+    """B-Std p.5, p.8: proactive needs phone, account and SMS consent; every burial needs the deceased."""
     body = {"benefit": "burial", "channel": channel, "applicant": {"iin": APPLICANT_IIN}}
     assert locs(body) == needed
 

@@ -59,6 +59,7 @@ def test_add_years(day: date, years: int, expected: date) -> None:
     assert add_years(day, years) == expected
 
 
+@pytest.mark.law("B13.check1.completeness")
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
@@ -79,6 +80,7 @@ def test_b13_check1_complete(changes: dict, expected: str | None) -> None:
     assert check_complete(facts(**changes)) == expected
 
 
+@pytest.mark.law("B-Std9.ground1.unreliable", "B-Std8.doc.legal-entity-registration")
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
@@ -99,6 +101,7 @@ def period(start: date, end: date | None, kind: str = "age_pension") -> Recipien
     return RecipientPeriod(kind, start, end)
 
 
+@pytest.mark.law("B13.check4.recipient-on-date-of-death")
 @pytest.mark.parametrize(
     ("periods", "expected"),
     [
@@ -138,6 +141,7 @@ def test_b13_check4_without_a_death_date_is_left_to_ground1() -> None:
     assert check_reliable(unknown_death) == "data_unreliable"
 
 
+@pytest.mark.law("B13.check5.within-3-years")
 @pytest.mark.parametrize(
     ("death", "received", "expected"),
     [
@@ -158,6 +162,7 @@ def test_b13_check5_within_3_years_of_death(death: date, received: date, expecte
     assert check_deadline(facts(death_date=death, received_on=received), 3) == expected
 
 
+@pytest.mark.law("B13.check5.within-3-years")
 @pytest.mark.parametrize(
     ("within_years", "received", "expected"),
     [
@@ -177,6 +182,7 @@ def test_b13_check5_without_a_death_date_is_left_to_other_checks() -> None:
     assert check_deadline(facts(death_date=None, death_certificate_given=True, received_on=date(2099, 1, 1)), 3) is None
 
 
+@pytest.mark.law("B-Std9.ground2.requirements-not-met")
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
@@ -226,6 +232,7 @@ def test_b13_evaluate_burial_passes_within_years_to_check5() -> None:
     assert evaluate_burial(late_for_one_year, within_years=3) == []
 
 
+@pytest.mark.law("B13.check4.recipient-on-date-of-death")
 @pytest.mark.parametrize(
     ("kind", "counted"),
     [
@@ -251,6 +258,7 @@ def test_b13_check4_another_kind_beside_one_of_the_four_names_the_counted_one() 
     assert recipient_kind_on(facts(recipient_periods=(other, PENSION)), DEATH) == "age_pension"
 
 
+@pytest.mark.law("B13.check4.recipient-on-date-of-death")
 @pytest.mark.parametrize(
     ("start", "end", "counted"),
     [

@@ -163,6 +163,10 @@ def test_rule_mode_reproduces_2025_apart_from_decree_and_kurban_ait() -> None:
 
 # --- registration day (facts.md Deadline arithmetic; each Std p.7) ------------------------
 
+@pytest.mark.law(
+    "B-Std7.portal-around-the-clock", "D-Std7.portal-around-the-clock", "S-Std7.portal-around-the-clock",
+    "D-Std7.after-hours-next-working-day",
+)
 @pytest.mark.parametrize(
     ("received_at", "expected", "rule"),
     [

@@ -160,6 +160,7 @@ def test_a_disabled_child_is_paid_by_age_on_the_application_day(birth: str, amou
     assert line.facts["parameter_cause"] == parameter_cause and line.facts["cause"] == "child"
 
 
+@pytest.mark.law("D21-1.payee-safety")
 @pytest.mark.parametrize(
     "kw",
     [
@@ -177,6 +178,7 @@ def test_an_unknown_amount_is_never_guessed_and_never_auto_signed(kw: dict[str, 
     assert lines["amount"].facts["amount_kzt"] is None and lines["who_signs"].facts["signer"] == "specialist"
 
 
+@pytest.mark.law("D4.period-start-cap")
 @pytest.mark.parametrize(
     ("received_on", "established_on", "period_start"),
     [
@@ -196,6 +198,7 @@ def test_disability_period_starts_at_establishment_but_at_most_3_months_back(
     assert line.paragraph == "D§4, D§24" and line.facts["retro_months"] == 3
 
 
+@pytest.mark.law("D21-1.auto-only-general-illness-work-injury")
 @pytest.mark.parametrize(
     ("kw", "auto_sign"),
     [
@@ -217,6 +220,7 @@ def test_disability_is_signed_by_the_system_only_on_the_automated_path(kw: dict[
     assert disability(**kw).auto_sign is auto_sign
 
 
+@pytest.mark.law("D21-1.auto-refusal-missing-data")
 def test_a_not_eligible_disability_case_is_refused_with_its_reasons() -> None:
     """D-Std p.9: a refusal carries the grounds; on the automated path the system signs it (D§20-1)."""
     proposal = disability(cause=None, group=None, established_on=None, eligible=False,
@@ -247,6 +251,7 @@ def test_survivor_amount_by_eligible_dependants(dependants: int, amount: int) ->
     assert (proposal.outcome, proposal.amount_kzt, proposal.amount_kind) == ("assign", amount, "monthly")
 
 
+@pytest.mark.law("S24.period-start-cap", "S24.cap-counted-from-application-day")
 @pytest.mark.parametrize(
     ("received_on", "right_arose_on", "period_start"),
     [
@@ -264,6 +269,7 @@ def test_survivor_period_starts_when_the_right_arose_but_at_most_12_months_back(
     assert proposal.period_start == date.fromisoformat(period_start)
 
 
+@pytest.mark.law("S-Std2.specialist-signs")
 @pytest.mark.parametrize("channel", ["portal", "proactive", "state_corp"])
 def test_survivor_is_always_signed_by_a_specialist(channel: str) -> None:
     """S-Std p.2: no automated path, whatever the channel."""
@@ -273,6 +279,7 @@ def test_survivor_is_always_signed_by_a_specialist(channel: str) -> None:
     assert [x.facts["signer"] for x in proposal.explanation if x.rule == "who_signs"] == ["specialist"]
 
 
+@pytest.mark.law("S-Std9.ground2.requirements-not-met")
 def test_survivor_assigns_for_the_eligible_and_names_the_others() -> None:
     """S-Std p.9 ground 2: each listed person who is not a dependant keeps a reason naming them."""
     others = (reason("not_dependant", subject="000101500011"),)

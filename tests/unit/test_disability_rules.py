@@ -45,6 +45,7 @@ def codes(evaluation: Any) -> list[str]:
     return [r["code"] for r in evaluation.reasons]
 
 
+@pytest.mark.law("D21-1.auto-only-general-illness-work-injury")
 @pytest.mark.parametrize(
     ("channel", "cause", "automated"),
     [
@@ -86,6 +87,9 @@ def test_established_after_the_application_does_not_count() -> None:
     assert codes(evaluate(case(record(established=date(2026, 11, 17))))) == ["no_disability"]
 
 
+@pytest.mark.law(
+    "D21-1.auto-refusal-missing-data", "D20-1.failed-check-auto-refusal", "D-Std9.ground2.requirements-not-met",
+)
 def test_automated_path_refuses_when_the_record_is_missing() -> None:
     """D§20-1: a refusal when the case file lacks data; no documents are asked on the automated path."""
     result = evaluate(case(channel="proactive"))
@@ -93,6 +97,7 @@ def test_automated_path_refuses_when_the_record_is_missing() -> None:
     assert result.automated is True  # the system signs the refusal
 
 
+@pytest.mark.law("D7.documents-when-registry-lacks")
 @pytest.mark.parametrize("channel", ["state_corp", "provider"])
 def test_a_person_deciding_asks_for_the_certificate_instead(channel: str) -> None:
     """D§7: where the registry has no record, the applicant attaches the disability certificate."""
@@ -101,12 +106,14 @@ def test_a_person_deciding_asks_for_the_certificate_instead(channel: str) -> Non
     assert [(d["type"], d["about"]) for d in result.requested_documents] == [("disability_certificate", APPLICANT)]
 
 
+@pytest.mark.law("D-Std8.doc.disability-certificate")
 def test_a_certificate_stands_in_for_the_record() -> None:
     """D§7: the certificate's data decides when the registry is silent."""
     result = evaluate(case(record(source="document"), channel="state_corp"))
     assert result.eligible is True and result.facts["disability_source"] == "document"
 
 
+@pytest.mark.law("D-Std9.ground1.unreliable", "D-Std8.doc.identity")
 @pytest.mark.parametrize(
     ("known", "deceased", "expected"),
     [(False, False, "data_unreliable"), (True, True, "applicant_deceased")],
@@ -131,6 +138,7 @@ def test_no_certificate_is_asked_when_the_applicant_checks_fail(channel: str, kn
     assert (result.eligible, codes(result), result.requested_documents) == (False, expected, ())
 
 
+@pytest.mark.law("D-Std2.provider-first-establishment", "D-Std9.ground2.requirements-not-met")
 def test_provider_only_for_a_first_establishment() -> None:
     """D-Std p.2: the service provider accepts only when disability is established for the first time."""
     earlier = record(established=date(2020, 1, 1), until=date(2025, 1, 1))
@@ -138,6 +146,7 @@ def test_provider_only_for_a_first_establishment() -> None:
     assert evaluate(case(record(), channel="provider")).eligible is True
 
 
+@pytest.mark.law("D-Std9.ground2.requirements-not-met")
 def test_automated_path_needs_an_account() -> None:
     """D-Std p.8: an account to pay to (the application's or the registry's)."""
     assert codes(evaluate(case(record(), iban=None, channel="portal"))) == ["no_payable_account"]
@@ -173,6 +182,7 @@ def test_the_record_in_force(records: tuple[DisabilityRecord, ...], expected: da
     assert (found.established_on if found else None) == expected
 
 
+@pytest.mark.law("D-Std8.doc.disability-certificate")
 @pytest.mark.parametrize(
     ("facts", "about", "counted"),
     [
@@ -199,6 +209,7 @@ def test_a_certificate_that_shows_nothing_in_force_is_refused_not_asked_again() 
     assert (codes(result), result.requested_documents, result.automated) == (["no_disability"], (), False)
 
 
+@pytest.mark.law("D-Std2.provider-first-establishment")
 @pytest.mark.parametrize(
     ("records", "first_time"),
     [
@@ -219,6 +230,7 @@ def test_provider_without_a_record_asks_for_the_certificate() -> None:
     assert codes(result) == [] and [d["type"] for d in result.requested_documents] == ["disability_certificate"]
 
 
+@pytest.mark.law("D21-1.auto-only-general-illness-work-injury")
 def test_occupational_disease_does_not_widen_the_automated_path() -> None:
     """D§20-1, D§21-1: only general illness or work injury; any other cause goes to a specialist."""
     result = evaluate(case(record("occupational_disease"), channel="portal"))
@@ -229,3 +241,13 @@ def test_a_person_deciding_needs_no_account_check() -> None:
     """D-Std p.8: the account is checked on the automated path; a specialist sees payee_iban null."""
     result = evaluate(case(record(), iban=None, channel="state_corp"))
     assert result.eligible is True and result.facts["payee_iban"] is None
+
+
+@pytest.mark.law("D4.apply-any-time")
+def test_there_is_no_deadline_to_apply() -> None:
+    """D§4: the application may come any time after the right arises: an establishment of long ago, still in force,
+    counts, and no rule refuses for the time passed (the arrears are capped by the decision instead, D4.period-start-cap)."""
+    result = evaluate(case(record(established=date(2001, 3, 1))))
+    assert result.eligible is True and codes(result) == []
+    assert all(line.outcome != "fail" for line in result.explanation)
+    assert "D4.apply-any-time" in {oid for line in result.explanation for oid in line.obligations}

@@ -35,6 +35,7 @@ def draft_burial(*, channel: str, eligible: bool, reasons: list[dict], date_of_d
     return draft(DecisionCase(application=application, checks=checks))
 
 
+@pytest.mark.law("B19-1.amount-35-mci", "B19-1.auto-draft-decision")
 @pytest.mark.parametrize(
     ("date_of_death", "amount"),
     [
@@ -69,6 +70,7 @@ def test_no_mci_loaded_for_the_year_refuses_to_compute(date_of_death: date) -> N
         draft_burial(channel="proactive", eligible=True, reasons=[], date_of_death=date_of_death)
 
 
+@pytest.mark.law("B19-1.auto-refusal-missing-data")
 @pytest.mark.parametrize(
     "codes",
     [
@@ -94,6 +96,7 @@ def test_refusal_needs_no_mci() -> None:
     assert (draft.outcome, draft.amount_kzt) == ("refuse", 0)
 
 
+@pytest.mark.law("B19-1.auto-only-portal-proactive")
 @pytest.mark.parametrize(
     ("channel", "auto_sign"),
     [
@@ -111,6 +114,7 @@ def test_b19_1_auto_sign_only_for_portal_and_proactive(channel: str, auto_sign: 
     assert draft.auto_sign is auto_sign
 
 
+@pytest.mark.law("B19-1.auto-only-portal-proactive")
 def test_b19_1_auto_sign_channels_are_exactly_portal_and_proactive() -> None:
     """B§19-1: no other channel is signed automatically."""
     assert AUTO_SIGN_CHANNELS == {"portal", "proactive"}
@@ -131,6 +135,7 @@ def test_b19_1_eligible_case_without_a_date_of_death_is_an_error_not_a_silent_re
         draft_burial(channel="portal", eligible=True, reasons=[], date_of_death=None)
 
 
+@pytest.mark.law("B19-1.payee-safety")
 @pytest.mark.parametrize(
     ("owned", "kinship", "why"),
     [

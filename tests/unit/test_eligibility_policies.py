@@ -120,6 +120,7 @@ def test_one_policy_per_benefit() -> None:
         policy_for("pension")
 
 
+@pytest.mark.law("B-Std8.doc.death-certificate-or-foreign", "B-Std8.no-documents-when-registries-confirm")
 @pytest.mark.parametrize(
     ("channel", "death", "documents", "eligible", "reasons", "requested", "source"),
     [
@@ -149,6 +150,7 @@ def test_burial_death_from_the_registry_or_at_the_desk_from_a_certificate(
         assert result.facts["date_of_death"] == DIED
 
 
+@pytest.mark.law("B-Std8.doc.death-certificate-or-foreign")
 def test_burial_at_the_desk_a_death_abroad_of_a_person_the_registry_does_not_know() -> None:
     """B-Std p.8: only the certificate is asked for first; with it the death is proven by the document."""
     registries = deceased(death=False, person=False)
@@ -168,6 +170,7 @@ def test_burial_at_the_desk_a_missing_account_is_said_at_once_beside_the_request
     assert [d["type"] for d in result.requested_documents] == ["death_certificate"]
 
 
+@pytest.mark.law("B13.check4.recipient-on-date-of-death", "B13.checks-on-every-channel")
 def test_burial_at_the_desk_another_kind_of_payment_is_not_a_recipient() -> None:
     """B§13 check 4: a payment of another kind does not make the deceased a recipient, with the certificate too."""
     result = check(deceased(death=False, kind="housing_assistance"), application(documents=[CERTIFICATE]))
@@ -175,6 +178,10 @@ def test_burial_at_the_desk_another_kind_of_payment_is_not_a_recipient() -> None
     assert result.facts["recipient_kind"] is None
 
 
+@pytest.mark.law(
+    "D7.query.persons", "D7.query.civil.births", "D7.query.civil.marriages", "D7.query.education.guardianship",
+    "D7.query.courts.adoption", "D7.query.disability-db", "D7.queries-by-system",
+)
 def test_disability_asks_the_d7_registries_concurrently() -> None:
     """D§7: persons, deaths, the disability database, banks; births, marriages, guardianship, adoption as evidence."""
     registries = FakeRegistries(
@@ -190,6 +197,10 @@ def test_disability_asks_the_d7_registries_concurrently() -> None:
     assert registries.widest > 1
 
 
+@pytest.mark.law(
+    "S6.query.persons", "S6.query.civil.births", "S6.query.civil.child-deaths", "S6.query.courts.adoption",
+    "S6.query.education", "S6.query.higher-education", "S6.queries-by-system", "S6.query.civil.marriages",
+)
 def test_survivor_asks_for_each_dependant_and_the_deceased() -> None:
     """S§6: the deceased's death and declarations, and per dependant persons, births, adoptions, deaths,
     disabilities, studies, guardianships."""
@@ -209,4 +220,5 @@ def test_survivor_asks_for_each_dependant_and_the_deceased() -> None:
     assert per_child == {"persons", "births", "adoptions", "deaths", "disabilities", "studies", "guardianships"}
     about_deceased = {name for name, iin in registries.calls if iin == DECEASED}
     assert {"deaths", "court_declarations", "births", "persons"} <= about_deceased
+    assert ("marriages", APPLICANT) in registries.calls  # kept as evidence (a spouse caring for the children)
     assert registries.widest > 1

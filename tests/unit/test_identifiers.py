@@ -31,6 +31,7 @@ def test_iin_examples_from_facts_are_valid(value: str) -> None:
     assert is_valid_iin(value)
 
 
+@pytest.mark.law("B5.iin-or-bin")
 @pytest.mark.parametrize(
     ("value", "message"),
     [
@@ -91,6 +92,7 @@ def test_bin_examples_from_facts_are_valid(value: str) -> None:
     assert is_valid_bin(value)
 
 
+@pytest.mark.law("B5.iin-or-bin")
 @pytest.mark.parametrize(
     ("value", "message"),
     [

@@ -18,6 +18,10 @@ def fields(requested: set[str], **doc: Any) -> list[str]:
     return [".".join(str(p) for p in loc) for loc, _ in errors]
 
 
+@pytest.mark.law(
+    "B-Std8.doc.death-certificate-or-foreign", "D-Std8.foreign-legalised-apostilled",
+    "S-Std8.foreign-legalised-apostilled",
+)
 @pytest.mark.parametrize(
     ("requested", "doc", "expected"),
     [

@@ -17,6 +17,10 @@ SATURDAY_1000 = datetime(2026, 11, 7, 5, 0, tzinfo=timezone.utc)
 DECEASED, APPLICANT, CHILD_A, CHILD_B = "480301300013", "790303402568", "150101600017", "120505500028"
 
 
+@pytest.mark.law(
+    "B-Std7.portal-around-the-clock", "D-Std7.portal-around-the-clock", "S-Std7.portal-around-the-clock",
+    "D-Std7.after-hours-next-working-day", "S-Std7.day-off-next-working-day", "B-Std7.day-off-next-working-day",
+)
 @pytest.mark.parametrize(
     ("benefit", "received_at", "registered_on"),
     [
@@ -37,6 +41,10 @@ def test_registration_day_per_benefit(benefit: str, received_at: datetime, regis
     assert registration_day(CAL, policy_for(benefit), received_at) == registered_on
 
 
+@pytest.mark.law(
+    "B-Std3.term-state-corp-3wd", "B-Std3.term-portal-proactive-1wd", "D24.term-7wd", "D24.term-1wd-auto",
+    "S24.term-7wd", "D-Std3.extension-5wd", "S-Std3.extension-5wd",
+)
 @pytest.mark.parametrize(
     ("benefit", "channel", "automated", "extension", "registered_on", "due_by", "still_automated"),
     [
@@ -65,6 +73,10 @@ def test_due_dates(
     assert (due.due.date, due.automated) == (due_by, still_automated)
 
 
+@pytest.mark.law(
+    "B13.check2.no-payment-assigned", "B13.check3.no-application-filed", "D4.one-benefit-per-person",
+    "S7.one-claim-per-dependant",
+)
 @pytest.mark.parametrize(
     ("benefit", "keys"),
     [
@@ -92,6 +104,7 @@ def test_conflict_reasons_per_benefit(benefit: str, assigned: str, filed: str) -
     assert (policy.conflict_assigned, policy.conflict_filed) == (assigned, filed)
 
 
+@pytest.mark.law("S-Std9.reapply-after-cause-removed", "S-Std9.ground2.requirements-not-met")
 @pytest.mark.parametrize(
     ("benefit", "reasons", "released"),
     [
@@ -107,6 +120,7 @@ def test_assignment_releases_only_survivor_non_dependants(benefit: str, reasons:
     assert policy_for(benefit).claims_released_on_assignment(claims, reasons) == released
 
 
+@pytest.mark.law("B16.proactive-auto-registration", "B13.passed-to-incoming-journal", "D20-1.auto-registration")
 @pytest.mark.parametrize(
     ("benefit", "channel", "at_once"),
     [

@@ -39,6 +39,7 @@ def locs(body: dict) -> list[tuple]:
     return [tuple(e["loc"]) for e in caught.value.errors()]
 
 
+@pytest.mark.law("D-Std2.channels", "B5.applicant-who-buried")
 @pytest.mark.parametrize(
     ("body", "model"),
     [
@@ -58,6 +59,7 @@ def test_valid_bodies_become_their_benefits_model(body: dict, model: type) -> No
     assert parsed.model_dump(mode="json")["benefit"] == body["benefit"]
 
 
+@pytest.mark.law("B-Std2.channels", "S-Std2.channels")
 @pytest.mark.parametrize(
     ("body", "field"),
     [

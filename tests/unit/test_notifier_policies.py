@@ -45,6 +45,10 @@ def test_every_template_reads_its_own_typed_event() -> None:
         assert template.event.TYPE == name
 
 
+@pytest.mark.law(
+    "B-Std5.proactive-sms", "D-Std5.proactive-sms", "S-Std5.proactive-sms", "B-Std8.portal-status-in-cabinet",
+    "D-Std8.portal-status-in-cabinet", "S-Std8.portal-status-in-cabinet",
+)
 @pytest.mark.parametrize(
     ("contact", "channel"),
     [("sms", "sms"), ("cabinet", "cabinet"), ("none", None)],
@@ -53,7 +57,7 @@ def test_every_template_reads_its_own_typed_event() -> None:
     "event", ["application.received", "application.registered", "application.documents_requested"]
 )
 def test_the_contact_decides_the_channel_and_no_contact_means_no_notice(event: str, contact: str, channel: str | None) -> None:
-    """B§19-1 SMS for proactive, Std p.10 cabinet for portal, paper at the desk when there is no contact."""
+    """Each Std p.5 SMS for proactive, Std p.10 cabinet for portal, paper at the desk when there is no contact."""
     notice = notice_of(make_event(event, source="intake", subject=APP_ID, data=application(CONTACTS[contact])))
     if channel is None:
         assert notice is None

@@ -84,6 +84,7 @@ def test_unknown_name_is_not_confused_with_missing_value() -> None:
     assert "disability.multiplier.work_injury.group_2" in REG.names()
 
 
+@pytest.mark.law("B19-1.amount-35-mci")
 def test_burial_multiple_is_35_and_unverified() -> None:
     """facts.md Amounts: burial payment 35 MCI (Order 256 rules; gov.kz life situation 17), marked '?'."""
     p = value_on("burial.mci_multiple", date(2026, 5, 10))
@@ -93,6 +94,7 @@ def test_burial_multiple_is_35_and_unverified() -> None:
     assert p.valid_from == date(2023, 6, 27) and p.valid_to is None
 
 
+@pytest.mark.law("B13.check5.within-3-years")
 def test_burial_apply_within_3_years() -> None:
     """B§13 check 5 (Order 509): apply no later than 3 years after death; verified."""
     p = value_on("burial.apply_within_years", date(2026, 1, 1))
@@ -139,7 +141,7 @@ def test_burial_amount_rounds_up_fractional_tenge() -> None:
         ("term.disability.default", 7, "D§24"),
         ("term.disability.auto", 1, "D-Std p.3"),
         ("term.survivor.default", 7, "S§24"),
-        ("term.extension.documents", 5, "S§24"),
+        ("term.extension.documents", 5, "S-Std p.3"),
     ],
 )
 def test_service_terms_with_sources(name: str, value: int, source_fragment: str) -> None:
@@ -157,6 +159,10 @@ def test_terms_before_order_509_are_not_loaded() -> None:
         service_term_days("burial", "state_corp", on=date(2024, 12, 31))
 
 
+@pytest.mark.law(
+    "B-Std3.term-state-corp-3wd", "B-Std3.term-portal-proactive-1wd", "D24.term-7wd", "D24.term-1wd-auto",
+    "S24.term-7wd",
+)
 @pytest.mark.parametrize(
     ("benefit", "channel", "auto", "days"),
     [
@@ -197,6 +203,7 @@ def test_service_term_days_rejects_impossible_combinations(
         service_term_days(benefit, channel, auto=auto)
 
 
+@pytest.mark.law("D-Std3.extension-5wd", "S-Std3.extension-5wd", "B-Std3.extension-5wd")
 def test_extension_days() -> None:
     """D-Std p.3, S§24: +5 working days when additional documents are requested."""
     assert extension_days() == 5

@@ -40,12 +40,14 @@ def test_every_benefit_has_a_payment_policy() -> None:
         policy_for("pension")
 
 
+@pytest.mark.law("B19-1.auto-place-in-payments-db", "D21-1.auto-place-in-payments-db")
 @pytest.mark.parametrize("benefit", ["burial", "disability", "survivor"])
 def test_a_refusal_places_no_order(benefit: str) -> None:
     """B§19-1: only an assignment is paid."""
     assert plan_order(decision(benefit, "refuse")) is None
 
 
+@pytest.mark.law("B19-1.auto-place-in-payments-db", "D21-1.auto-place-in-payments-db")
 @pytest.mark.parametrize(
     ("benefit", "kind", "period_start", "purpose"),
     [

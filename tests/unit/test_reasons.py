@@ -34,6 +34,7 @@ def test_api_reason_code_with_its_ground(code: str, ground: int | None, paragrap
         assert REASONS[code].paragraph == paragraph
 
 
+@pytest.mark.law("B-Std9.ground1.unreliable", "B-Std9.ground3.no-consent")
 @pytest.mark.parametrize(("code", "ground"), [("no_consent", 3), ("data_unreliable", 1)])
 def test_std_p9_grounds_cite_ground_number(code: str, ground: int) -> None:
     """Std p.9: the paragraph of a ground reason names that ground."""

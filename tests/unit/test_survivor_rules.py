@@ -73,6 +73,7 @@ def certificate(about: str, form: str = "full_time", valid_until: str = "2027-06
     return {"type": "education_certificate", "about": about, "facts": {"form": form, "valid_until": valid_until}}
 
 
+@pytest.mark.law("S7.student-18-23-full-time", "S7.student-upper-bound", "S7.dependant-bases")
 @pytest.mark.parametrize(
     ("born", "studies", "disabled_on", "eligible", "basis"),
     [
@@ -94,6 +95,7 @@ def test_each_dependant_on_its_own_age_study_disability(born: date, studies: tup
     assert judged["reason_code"] == (None if eligible else "not_dependant")
 
 
+@pytest.mark.law("S7.dependant-bases")
 @pytest.mark.parametrize(("days_before_18", "eligible"), [(1, True), (0, False)])
 def test_disabled_before_the_18th_birthday_not_on_it(days_before_18: int, eligible: bool) -> None:
     """S§7: disability established before 18 keeps a grown dependant eligible; on the 18th birthday it does not."""
@@ -130,6 +132,7 @@ def test_a_disability_renewed_as_an_adult_keeps_its_childhood_start() -> None:
     assert one(renewed)["basis"] == "disabled_before_18"
 
 
+@pytest.mark.law("S6.documents-when-registry-lacks")
 def test_a_student_without_any_study_record_is_asked_for_the_certificate() -> None:
     """S§7, Annex 2: the education certificate, issued yearly, when the databases hold no study."""
     dep = child(born_aged(19))
@@ -138,6 +141,7 @@ def test_a_student_without_any_study_record_is_asked_for_the_certificate() -> No
     assert result.eligible is False and result.reasons == ()
 
 
+@pytest.mark.law("S-Annex2.form-of-study", "S-Annex2.valid-for-academic-year", "S7.student-18-23-full-time")
 @pytest.mark.parametrize(
     ("form", "valid_until", "eligible"),
     [
@@ -162,6 +166,7 @@ def test_a_certificate_about_someone_else_proves_nothing_for_this_dependant() ->
     assert requested(result) == [("education_certificate", dep.iin)]
 
 
+@pytest.mark.law("S6.documents-when-registry-lacks", "S6.query.civil.births")
 @pytest.mark.parametrize(
     ("born", "why"),
     [
@@ -194,6 +199,7 @@ def test_kinship_and_study_both_missing_are_asked_at_once() -> None:
     assert requested(evaluate(case(dep))) == [("education_certificate", dep.iin), ("birth_certificate", dep.iin)]
 
 
+@pytest.mark.law("S7.doc.kinship")
 @pytest.mark.parametrize(
     ("facts", "kinship", "eligible"),
     [
@@ -211,6 +217,7 @@ def test_a_birth_certificate_shows_kinship_where_the_registry_has_none(facts: Ro
     assert (judged["kinship"], judged["eligible"]) == (kinship, eligible)
 
 
+@pytest.mark.law("S7.doc.kinship", "S-Std8.no-documents-when-registries-hold")
 def test_kinship_through_the_registries() -> None:
     """S§7: the deceased's child, adopted child, grandchild (through the parent's birth) and sibling."""
     own = child(born_aged(10), serial=320)
@@ -230,6 +237,7 @@ def test_kinship_through_the_registries() -> None:
     assert requested(result) == [("birth_certificate", stranger.iin)]
 
 
+@pytest.mark.law("S6.query.civil.child-deaths", "S-Std9.ground2.requirements-not-met")
 def test_a_dead_child_is_not_a_dependant_and_is_named() -> None:
     """S§6: children's death records (after 1 May 2008); the reason names that person."""
     alive, dead = child(born_aged(10), serial=401), child(born_aged(12), died=True, serial=402)
@@ -240,6 +248,7 @@ def test_a_dead_child_is_not_a_dependant_and_is_named() -> None:
     assert any(line.subject == dead.iin and line.outcome == "fail" for line in result.explanation)
 
 
+@pytest.mark.law("S-Std9.ground2.requirements-not-met")
 def test_nobody_eligible_is_a_refusal_naming_each() -> None:
     """S-Std p.9 ground 2: each listed person who is not eligible gets its own reason."""
     a, b = child(born_aged(25), serial=501), child(born_aged(24), serial=502)
@@ -255,6 +264,7 @@ def test_one_eligible_and_one_waiting_for_documents_is_not_yet_eligible() -> Non
     assert [d["eligible"] for d in result.facts["dependants"]] == [True, False]
 
 
+@pytest.mark.law("S24.right-arises", "S7.doc.death-or-court-decision")
 @pytest.mark.parametrize(
     ("death", "declarations", "documents", "arose", "source"),
     [
@@ -275,6 +285,7 @@ def test_right_arises_on_death_or_court_declaration(death: Row | None, declarati
     assert result.eligible is True
 
 
+@pytest.mark.law("S7.doc.death-or-court-decision", "S6.documents-when-registry-lacks")
 def test_no_death_and_no_declaration_asks_for_the_certificate_or_the_court_decision() -> None:
     """S§7: the death certificate or the court decision declaring the breadwinner missing or dead."""
     result = evaluate(case(child(born_aged(10)), death=None))
@@ -283,6 +294,7 @@ def test_no_death_and_no_declaration_asks_for_the_certificate_or_the_court_decis
     assert result.automated is False and result.eligible is False and result.reasons == ()
 
 
+@pytest.mark.law("S-Std9.ground1.unreliable")
 def test_a_death_document_without_a_date_leaves_the_breadwinner_not_deceased() -> None:
     """S§7: after the documents came, a death still unproven is a refusal, not another request."""
     documents = ({"type": "death_certificate", "about": DECEASED, "facts": {}},)

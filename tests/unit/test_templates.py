@@ -124,6 +124,10 @@ def test_every_template_speaks_kazakh_and_russian(event: str, data: Any) -> None
     assert message.sms_text() == f"{message.text_kk}\n{message.text_ru}"
 
 
+@pytest.mark.law(
+    "B12.electronic-receipt", "D15.electronic-receipt", "S14.electronic-receipt", "B-Std5.result-notification",
+    "D-Std5.result-notification", "S-Std5.result-notification",
+)
 @pytest.mark.parametrize(
     ("event", "kind"),
     [
@@ -169,6 +173,7 @@ def test_annex13_amount_with_spaces_between_thousands(amount: int, shown: str, b
     assert "," not in message.text_kk + message.text_ru
 
 
+@pytest.mark.law("B-Std5.result-notification")
 def test_burial_assignment_is_a_one_time_payment() -> None:
     """B§19-1, Annex 13: burial is one payment of the amount, with no period."""
     message = result(decision("burial"))
@@ -177,6 +182,7 @@ def test_burial_assignment_is_a_one_time_payment() -> None:
     assert "ежемесяч" not in message.text_ru and "ай сайын" not in message.text_kk
 
 
+@pytest.mark.law("D-Std5.result-notification", "S-Std5.result-notification")
 @pytest.mark.parametrize(
     ("benefit", "period_start", "shown"),
     [
@@ -195,6 +201,10 @@ def test_monthly_assignment_gives_amount_and_first_day_as_dd_mm_yyyy(benefit: st
     assert APPEAL_RU not in message.text_ru  # nothing refused, nothing to appeal
 
 
+@pytest.mark.law(
+    "B16.failed-checks-auto-rejection", "B-Std9.reapply-after-cause-removed", "D-Std9.reapply-after-cause-removed",
+    "S-Std9.reapply-after-cause-removed",
+)
 @pytest.mark.parametrize(
     "codes",
     [
@@ -238,6 +248,10 @@ def test_annex13_refusal_names_the_refused_benefit(benefit: str, kk: str, ru: st
     assert kk in message.text_kk and ru in message.text_ru
 
 
+@pytest.mark.law(
+    "D34.appeal", "S34.appeal", "B-Std5.result-notification", "D-Std5.result-notification",
+    "S-Std5.result-notification",
+)
 @pytest.mark.parametrize("benefit", BENEFITS)
 def test_annex13_refusal_lists_reasons_and_mentions_appeal(benefit: str) -> None:
     """Annex 13 with D§34/S§34: a refusal names its reasons and says the decision may be appealed."""
@@ -259,6 +273,7 @@ def test_a_reason_about_one_person_names_them_by_masked_iin_only() -> None:
     assert CHILD not in message.text_kk + message.text_ru
 
 
+@pytest.mark.law("S34.appeal", "S-Std5.result-notification")
 def test_survivor_assignment_says_who_it_does_not_cover_and_that_it_may_be_appealed() -> None:
     """S§24, S§34: an assignment that leaves out listed persons names each (masked) with its reason, and the appeal."""
     message = result(decision("survivor", reasons=[reason("not_dependant", subject=CHILD),
@@ -301,6 +316,7 @@ def test_annex13_without_registration_number_uses_the_application_code() -> None
     assert APP_ID not in message.text_kk + message.text_ru
 
 
+@pytest.mark.law("B12.electronic-receipt")
 def test_b12_receipt_gives_the_short_application_code() -> None:
     """B§12: the receipt gives the first 8 characters of the application id as its code."""
     message = receipt(ApplicationReceived.model_validate(application(status="received")))
@@ -308,6 +324,7 @@ def test_b12_receipt_gives_the_short_application_code() -> None:
     assert f"Код заявления: {APP_ID[:8]}." in message.text_ru
 
 
+@pytest.mark.law("B13.acceptance-message-cabinet")
 @pytest.mark.parametrize(
     ("registered_on", "due_by", "shown_registered", "shown_due"),
     [
@@ -365,6 +382,7 @@ def test_the_same_document_about_the_same_person_is_listed_once() -> None:
     assert message.text_ru.count(DOCUMENT_TYPES["birth_certificate"].ru) == 1
 
 
+@pytest.mark.law("D-Std3.extension-5wd", "S-Std3.extension-5wd")
 @pytest.mark.parametrize(("due_by", "shown"), [("2026-03-10", "10.03.2026"), ("2027-01-04", "04.01.2027")])
 def test_documents_requested_gives_the_new_due_date(due_by: str, shown: str) -> None:
     """D-Std p.3, S§24: the term moves by 5 working days; the message gives the new date as DD.MM.YYYY."""

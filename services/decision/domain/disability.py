@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from common.events import RuleResult
@@ -45,9 +46,13 @@ def parameter_cause(cause: str | None, birth_date: date | None, on: date) -> str
 
 class DisabilityPolicy:
     amount_kind: AmountKind = "monthly"
+    refusal_paragraph: str = "D-Std p.9"
+    grounds_law: Mapping[int, str] = {1: "D-Std9.ground1.unreliable", 2: "D-Std9.ground2.requirements-not-met", 3: "D-Std9.ground3.no-consent"}
+    refusal_law: tuple[str, ...] = ("D21-1.auto-refusal-missing-data",)
+    approval_law: tuple[str, ...] = ("D21-1.auto-draft-approve-eds",)
 
     def assess(self, case: Case) -> Assessment:
-        """D§4, D§24: monthly ПМ × multiple from max(established_on, applied − 3 months)."""
+        """D§4, D§24: monthly ПМ × multiple from max(established_on, applied − 3 months). [law: D4.period-start-cap]"""
         established = fact_date(case.facts, "established_on")
         if established is None:
             raise CannotAssign("the case file has no date the disability was established")
@@ -58,6 +63,7 @@ class DisabilityPolicy:
             rule="period_start",
             paragraph="D§4, D§24",
             outcome="value",
+            obligations=("D4.period-start-cap",),
             facts={
                 "period_start": period_start.isoformat(),
                 "established_on": established.isoformat(),
@@ -92,17 +98,24 @@ class DisabilityPolicy:
         return amount, RuleResult(rule="amount", paragraph="D§24; Social Code art. 177", outcome="value", facts=facts)
 
     def signer_line(self, case: Case, assessment: Assessment | None) -> RuleResult:
-        """D§20-1, D§21-1: the system signs an automated case whose amount is a verified parameter, with an account."""
+        """D§20-1, D§21-1: the system signs an automated case whose amount is a verified parameter, with an account.
+
+        [law: D21-1.auto-only-general-illness-work-injury, D21-1.payee-safety]
+        """
+        law = ("D21-1.auto-only-general-illness-work-injury",)
+        safety = law + ("D21-1.payee-safety",)
         if not (case.checks.automated and case.application.channel in AUTO_CHANNELS):
-            return signer_line(auto=False, paragraph="D§20-1, D§21-1", why="not on the automated path")
+            return signer_line(auto=False, paragraph="D§20-1, D§21-1", why="not on the automated path", obligations=law)
         if assessment is not None and not assessment.amount_known:
-            return signer_line(auto=False, paragraph="D§20-1, D§21-1", why="no verified amount: a specialist enters it")
+            return signer_line(auto=False, paragraph="D§20-1, D§21-1", why="no verified amount: a specialist enters it",
+                               obligations=safety)
         if assessment is not None and case.payee_iban is None:
-            return signer_line(auto=False, paragraph="D§20-1, D§21-1", why="no bank account to pay to")
+            return signer_line(auto=False, paragraph="D§20-1, D§21-1", why="no bank account to pay to", obligations=safety)
         gaps = payee_safety_gaps(case, kinship_needed=False) if assessment is not None else ()
         if gaps:
-            return signer_line(auto=False, paragraph=f"D§20-1, D§21-1; {PAYEE_SAFETY}", why="; ".join(gaps))
-        return signer_line(auto=True, paragraph="D§20-1, D§21-1", why="automated path")
+            return signer_line(auto=False, paragraph=f"D§20-1, D§21-1; {PAYEE_SAFETY}", why="; ".join(gaps),
+                               obligations=safety)
+        return signer_line(auto=True, paragraph="D§20-1, D§21-1", why="automated path", obligations=law)
 
 
 POLICY = DisabilityPolicy()

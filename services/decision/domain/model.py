@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, Protocol
@@ -43,6 +44,7 @@ class Draft:
     auto_sign: bool
     amount_known: bool = True
     explanation: tuple[RuleResult, ...] = field(default=())
+    approval_law: tuple[str, ...] = ()  # the obligations the system's own signature applies (RuleResult.obligations)
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,10 @@ class BenefitPolicy(Protocol):
     """The per-benefit part of drafting and signing; one module per benefit, registered in POLICIES."""
 
     amount_kind: AmountKind
+    refusal_paragraph: str  # the benefit's refusal grounds: <letter>-Std p.9
+    grounds_law: Mapping[int, str]  # refusal ground n -> the obligation id of that ground
+    refusal_law: tuple[str, ...]  # what a refusal drafted from the checks applies besides its grounds
+    approval_law: tuple[str, ...]  # what the system's own approval applies (empty: no automated path)
 
     def assess(self, case: Case) -> Assessment:
         """Amount and period of an assignment; CannotAssign when the case file lacks what that needs."""
@@ -94,7 +100,7 @@ def fact_date(facts: dict[str, Any], key: str) -> date | None:
 # own account (banks' registry) and, for burial, to a relative of the deceased (civil registry); anything else
 # goes to a specialist with the reason on the explanation's who_signs line. Eligibility's facts say what it found;
 # decision checks them itself, so a missing or older fact never lets the system pay a stranger.
-PAYEE_SAFETY = "project decision: payee safety on the automatic path"
+PAYEE_SAFETY = "project decision: payee safety on the automatic path"  # law: B19-1.payee-safety, D21-1.payee-safety
 
 
 def payee_safety_gaps(case: Case, *, kinship_needed: bool) -> tuple[str, ...]:
@@ -109,11 +115,12 @@ def payee_safety_gaps(case: Case, *, kinship_needed: bool) -> tuple[str, ...]:
     return tuple(gaps)
 
 
-def signer_line(*, auto: bool, paragraph: str, why: str) -> RuleResult:
+def signer_line(*, auto: bool, paragraph: str, why: str, obligations: tuple[str, ...] = ()) -> RuleResult:
     """The explanation line naming who signs: the system on behalf of the official, or a specialist."""
     return RuleResult(
         rule="who_signs",
         paragraph=paragraph,
         outcome="value",
         facts={"signer": "system" if auto else "specialist", "why": why},
+        obligations=obligations,
     )

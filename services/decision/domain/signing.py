@@ -62,10 +62,11 @@ class Signed:
 
 
 def automatic(draft: Draft, *, status: str, signed_by: str) -> Signed:
-    """B§19-1, D§20-1: the system approves its own draft as it stands."""
+    """B§19-1, D§20-1: the system approves its own draft as it stands. [law: B19-1.auto-approve-eds, D21-1.auto-draft-approve-eds]"""
     target = transition(status, state_of_outcome(draft.outcome))
     line = RuleResult(rule="signature", paragraph="B§19-1, D§20-1", outcome="value",
-                      facts={"signed_by": signed_by, "outcome": draft.outcome, "override": False})
+                      facts={"signed_by": signed_by, "outcome": draft.outcome, "override": False},
+                      obligations=draft.approval_law)
     return Signed(target, draft.outcome, draft.amount_kzt, draft.amount_kind, draft.period_start, draft.reasons, (line,))
 
 
@@ -92,9 +93,11 @@ def by_specialist(case: Case, current: Current, request: SpecialistSignature) ->
         raise SignRefused(422, "note-required",
                           f"Signing '{request.outcome}' over the proposed '{current.proposed_outcome}' needs a note.",
                           "note")
+    signer = policy_for(case.checks.benefit).signer_line(case, None)
     line = RuleResult(
         rule="signature",
-        paragraph=policy_for(case.checks.benefit).signer_line(case, None).paragraph,
+        paragraph=signer.paragraph,
+        obligations=signer.obligations,
         outcome="value",
         facts={"signed_by": request.signed_by, "outcome": request.outcome,
                "proposed_outcome": current.proposed_outcome, "override": override} | ({"note": note} if note else {}),

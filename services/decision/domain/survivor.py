@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from common.events import RuleResult
 from common.law.params import (
     retro_months,
@@ -16,9 +18,16 @@ from services.decision.domain.periods import capped_start, months_before
 
 class SurvivorPolicy:
     amount_kind: AmountKind = "monthly"
+    refusal_paragraph: str = "S-Std p.9"
+    grounds_law: Mapping[int, str] = {1: "S-Std9.ground1.unreliable", 2: "S-Std9.ground2.requirements-not-met", 3: "S-Std9.ground3.no-consent"}
+    refusal_law: tuple[str, ...] = ()
+    approval_law: tuple[str, ...] = ()  # S-Std p.2: no automated path
 
     def assess(self, case: Case) -> Assessment:
-        """S§24: the family's monthly amount by eligible dependants, from max(right arose, applied − 12 months)."""
+        """S§24: the family's monthly amount by eligible dependants, from max(right arose, applied − 12 months).
+
+        [law: S24.period-start-cap, S24.cap-counted-from-application-day]
+        """
         dependants = [str(iin) for iin in case.facts.get("eligible_dependants") or ()]
         if not dependants:
             raise CannotAssign("no dependant in the case file is eligible")
@@ -27,6 +36,7 @@ class SurvivorPolicy:
             raise CannotAssign("the case file has no date the right arose (death or court declaration)")
         on = case.received_on
         # Project decision: the cap counts back from the application day (for proactive, consent), as facts.md says.
+        # law: S24.cap-counted-from-application-day
         months = retro_months("survivor", on)
         period_start = capped_start(right_arose, on, months)
         multiple, minimum = survivor_multiplier(len(dependants), on), value_on("subsistence_minimum", on)
@@ -51,6 +61,7 @@ class SurvivorPolicy:
                 rule="period_start",
                 paragraph="S§24",
                 outcome="value",
+                obligations=("S24.period-start-cap", "S24.cap-counted-from-application-day", "S24.right-arises"),
                 facts={
                     "period_start": period_start.isoformat(),
                     "right_arose_on": right_arose.isoformat(),
@@ -64,8 +75,9 @@ class SurvivorPolicy:
         return Assessment(amount, self.amount_kind, period_start, lines)
 
     def signer_line(self, case: Case, assessment: Assessment | None) -> RuleResult:
-        """S-Std p.2: no automated path; every survivor decision is signed by a specialist."""
-        return signer_line(auto=False, paragraph="S-Std p.2", why="the survivor benefit has no automated path")
+        """S-Std p.2: no automated path; every survivor decision is signed by a specialist. [law: S-Std2.specialist-signs]"""
+        return signer_line(auto=False, paragraph="S-Std p.2", why="the survivor benefit has no automated path",
+                           obligations=("S-Std2.specialist-signs",))
 
 
 POLICY = SurvivorPolicy()

@@ -59,7 +59,11 @@ async def _kinship_records(registries: Registries, application: ApplicationData)
 
 
 async def gather(registries: Registries, application: ApplicationData) -> BurialCase:
-    """B§13: the deceased's identity, death record and payments; the applicant's account or entity."""
+    """B§13: the deceased's identity, death record and payments; the applicant's account or entity.
+
+    The system asks the registries through the gateway on every channel, the portal applicant included.
+    [law: B13.portal-applicant-queries-registries, B-Std8.provider-gets-data-via-gateway]
+    """
     deceased = application.deceased_iin or ""
     applicant = application.applicant
     person = await registries.person(deceased)  # first and alone: an outage shows before anything else is asked
@@ -68,7 +72,7 @@ async def gather(registries: Registries, application: ApplicationData) -> Burial
         _kinship_records(registries, application),
     )
     entity_known = True
-    if applicant.bin:
+    if applicant.bin:  # law: B-Std8.doc.legal-entity-registration
         entity_known = await registries.legal_entity(applicant.bin) is not None
     certificates = documents_of(application, ["death_certificate"])
     certificate_date = next((d for d in (parse_day(c.facts.get("date")) for c in certificates) if d), None)
@@ -101,24 +105,33 @@ async def gather(registries: Registries, application: ApplicationData) -> Burial
 
 
 def evaluate(case: BurialCase) -> Evaluation:
-    """B§13 checks 1, 4, 5 and B-Std p.9 ground 1, every one explained; documents asked for at the desk."""
+    """B§13 checks 1, 4, 5 and B-Std p.9 ground 1, every one explained; documents asked for at the desk.
+
+    The same checks decide every channel; off the portal a failed check is a signed refusal. [law: B13.checks-on-every-channel]
+    """
     facts = case.facts
     out = Explanation()
     within = int_on("burial.apply_within_years", facts.received_on)
-    out.rule("complete", "B§13 check 1", check_complete(facts) is None, death_date=iso(facts.death_date),
+    out.rule("complete", "B§13 check 1", check_complete(facts) is None, obligations=("B13.check1.completeness",),
+             death_date=iso(facts.death_date),
              death_certificate_given=facts.death_certificate_given, payment_account_known=facts.payment_account_known)
     out.rule("registries_confirm", "B-Std p.9 ground 1", check_reliable(facts) is None,
+             obligations=("B-Std9.ground1.unreliable", "B-Std8.doc.legal-entity-registration"),
              deceased_known=facts.deceased_known, applicant_entity_known=facts.applicant_entity_known,
              death_source="document" if facts.death_from_document else ("registry" if facts.death_date else None))
     kind = recipient_kind_on(facts, facts.death_date) if facts.death_date else None
-    out.rule("recipient_on_date_of_death", "B§13 check 4", check_recipient(facts) is None, recipient_kind=kind,
+    out.rule("recipient_on_date_of_death", "B§13 check 4", check_recipient(facts) is None,
+             obligations=("B13.check4.recipient-on-date-of-death", "B-Std9.ground2.requirements-not-met"),
+             recipient_kind=kind,
              counted_kinds=["age_pension", "basic_pension", "social_benefit", "special_benefit"])
     out.rule("applied_within_years", "B§13 check 5", check_deadline(facts, within) is None,
+             obligations=("B13.check5.within-3-years", "B-Std9.ground2.requirements-not-met"),
              received_on=iso(facts.received_on), date_of_death=iso(facts.death_date), within_years=within)
     codes = evaluate_burial(facts, within_years=within)
     automated = case.channel in AUTOMATED_CHANNELS
     if not automated and facts.death_date is None and not facts.death_certificate_given:
         # B-Std p.8: a person decides at the desk; the registry holds no death, so the certificate is asked for.
+        # law: B-Std8.doc.death-certificate-or-foreign, B-Std8.no-documents-when-registries-confirm
         out.request("death_certificate", case.deceased_iin, "the civil registry holds no death record", "B-Std p.8")
         # Project decision: what the certificate can prove (the death; the person, for a death abroad) is not
         # refused before it arrives; a missing account still is (check 1), so the citizen learns it at once.
@@ -131,8 +144,10 @@ def evaluate(case: BurialCase) -> Evaluation:
     eligible = not codes and not out.requested
     if automated and eligible:
         # B§19-1 lets the system assign on the portal and proactive; the project's payee safety narrows whom it pays.
-        owned = explain_payee(out, owned=case.payee_owned, from_application=case.iban_from_application)
-        related = out.rule("applicant_related", BURIAL_KINSHIP, case.kinship is not None, kinship=case.kinship)
+        owned = explain_payee(out, owned=case.payee_owned, from_application=case.iban_from_application,
+                              obligations=("B19-1.payee-safety",))
+        related = out.rule("applicant_related", BURIAL_KINSHIP, case.kinship is not None,
+                           obligations=("B19-1.payee-safety",), kinship=case.kinship)
         automated = owned and related
     return Evaluation(
         eligible=eligible,

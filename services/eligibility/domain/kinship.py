@@ -9,7 +9,7 @@ from services.eligibility.domain.model import Record, parse_day
 
 # Project decision (payee safety): the automatic burial assignment needs the applicant shown by the registries as
 # related to the deceased; B§5 pays whoever carried out the burial, which the portal cannot show, so anyone else's
-# application goes to a specialist (never refused for it).
+# application goes to a specialist (never refused for it). law: B19-1.payee-safety
 BURIAL_KINSHIP = "project decision: the automatic burial assignment needs kinship to the deceased in the registries"
 
 

@@ -17,6 +17,7 @@ from common.reasons import reason
 Record = dict[str, Any]
 
 # Channels where the law lets the system decide (B§19-1, D§20-1, D§21-1).
+# law: B19-1.auto-only-portal-proactive, D21-1.auto-only-general-illness-work-injury
 AUTOMATED_CHANNELS = frozenset({"portal", "proactive"})
 
 
@@ -57,13 +58,19 @@ class Explanation:
         self.reasons: list[Record] = []
         self.requested: list[Record] = []
 
-    def rule(self, rule: str, paragraph: str, passed: bool, subject: str | None = None, **facts: Any) -> bool:
+    def rule(self, rule: str, paragraph: str, passed: bool, subject: str | None = None, *,
+             obligations: tuple[str, ...] = (), **facts: Any) -> bool:
+        """One checked rule; ``obligations`` are the law map's ids it applies (RuleResult.obligations)."""
         outcome: Literal["pass", "fail"] = "pass" if passed else "fail"
-        self.lines.append(RuleResult(rule=rule, paragraph=paragraph, outcome=outcome, facts=facts, subject=subject))
+        self.lines.append(RuleResult(rule=rule, paragraph=paragraph, outcome=outcome, facts=facts, subject=subject,
+                                     obligations=obligations))
         return passed
 
-    def value(self, rule: str, paragraph: str, subject: str | None = None, **facts: Any) -> None:
-        self.lines.append(RuleResult(rule=rule, paragraph=paragraph, outcome="value", facts=facts, subject=subject))
+    def value(self, rule: str, paragraph: str, subject: str | None = None, *,
+              obligations: tuple[str, ...] = (), **facts: Any) -> None:
+        """One value the rules found (no pass or fail), with the obligations it applies."""
+        self.lines.append(RuleResult(rule=rule, paragraph=paragraph, outcome="value", facts=facts, subject=subject,
+                                     obligations=obligations))
 
     def refuse(self, code: str, subject: str | None = None) -> None:
         item = reason(code, subject)
@@ -149,7 +156,10 @@ def account_owned(application: ApplicationData, accounts: list[Record]) -> bool 
     return any(str(a.get("iban") or "").replace(" ", "").upper() == normalised for a in accounts)
 
 
-def explain_payee(out: Explanation, *, owned: bool | None, from_application: bool) -> bool:
-    """PAYEE_SAFETY as an explanation line; True when the automatic path may pay this account."""
-    return out.rule("payee_account_owned", PAYEE_SAFETY, owned is True, account_in_banks_registry=owned,
+def explain_payee(out: Explanation, *, owned: bool | None, from_application: bool, obligations: tuple[str, ...]) -> bool:
+    """PAYEE_SAFETY as an explanation line; True when the automatic path may pay this account.
+
+    ``obligations``: the benefit's payee-safety decision. [law: B19-1.payee-safety, D21-1.payee-safety]
+    """
+    return out.rule("payee_account_owned", PAYEE_SAFETY, owned is True, obligations=obligations, account_in_banks_registry=owned,
                     account_source="application" if from_application else "banks_registry")

@@ -32,7 +32,10 @@ class BurialFacts:
 
 
 def check_complete(facts: BurialFacts) -> str | None:
-    """B§13 check 1: the death is confirmed (registry or certificate) and there is an account to pay to."""
+    """B§13 check 1: the death is confirmed (registry or certificate) and there is an account to pay to.
+
+    [law: B13.check1.completeness]
+    """
     if facts.death_date is None and not facts.death_certificate_given:
         return "incomplete"
     if not facts.payment_account_known:
@@ -41,7 +44,10 @@ def check_complete(facts: BurialFacts) -> str | None:
 
 
 def check_reliable(facts: BurialFacts) -> str | None:
-    """B-Std p.9 ground 1: the registries confirm the person, the death and the applicant entity."""
+    """B-Std p.9 ground 1: the registries confirm the person, the death and the applicant entity.
+
+    [law: B-Std9.ground1.unreliable]
+    """
     if not facts.deceased_known or not facts.applicant_entity_known:
         return "data_unreliable"
     if facts.death_date is None and facts.death_certificate_given and not facts.death_from_document:
@@ -51,7 +57,7 @@ def check_reliable(facts: BurialFacts) -> str | None:
     return None
 
 
-# B§13 check 4 names these four kinds of payment and no others.
+# B§13 check 4 names these four kinds of payment and no others. law: B13.check4.recipient-on-date-of-death
 RECIPIENT_KINDS = frozenset({"age_pension", "basic_pension", "social_benefit", "special_benefit"})
 
 
@@ -64,7 +70,10 @@ def recipient_kind_on(facts: BurialFacts, day: date) -> str | None:
 
 
 def check_recipient(facts: BurialFacts) -> str | None:
-    """B§13 check 4: at the date of death a recipient of a pension or a state social/special benefit."""
+    """B§13 check 4: at the date of death a recipient of a pension or a state social/special benefit.
+
+    A failure is refusal ground 2. [law: B13.check4.recipient-on-date-of-death, B-Std9.ground2.requirements-not-met]
+    """
     day = facts.death_date
     if day is None:
         return None  # reported by check_reliable
@@ -72,7 +81,10 @@ def check_recipient(facts: BurialFacts) -> str | None:
 
 
 def check_deadline(facts: BurialFacts, within_years: int) -> str | None:
-    """B§13 check 5: applied no later than `within_years` (3) years after the date of death."""
+    """B§13 check 5: applied no later than `within_years` (3) years after the date of death.
+
+    A failure is refusal ground 2. [law: B13.check5.within-3-years, B-Std9.ground2.requirements-not-met]
+    """
     if facts.death_date is None:
         return None
     if facts.received_on > add_years(facts.death_date, within_years):

@@ -36,6 +36,11 @@ from services.eligibility.domain.model import (
 KINSHIP_DOCUMENTS = ("birth_certificate", "adoption_decision", "paternity_certificate")
 DEATH_DOCUMENTS = ("death_certificate", "court_decision")
 KINSHIPS = frozenset({"child", "adopted", "grandchild", "sibling"})
+# The obligations the explanation lines of a dependant's basis, study and kinship apply (RuleResult.obligations).
+_BASIS_LAW = ("S7.dependant-bases", "S7.student-upper-bound", "S-Std9.ground2.requirements-not-met")
+_STUDY_LAW = ("S7.student-18-23-full-time", "S7.student-upper-bound", "S-Annex2.form-of-study",
+              "S-Annex2.valid-for-academic-year", "S6.query.education", "S6.query.higher-education")
+_KINSHIP_LAW = ("S7.doc.kinship",)
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,11 @@ class SurvivorCase:
 
 
 async def _dependant(registries: Registries, iin: str) -> DependantRecords:
+    """S§6: what the registries hold of one listed dependant (identity, life, kinship, disability, study).
+
+    [law: S6.query.persons, S6.query.civil.births, S6.query.civil.child-deaths, S6.query.courts.adoption,
+    S6.query.education, S6.query.higher-education]
+    """
     person, death = await asyncio.gather(registries.person(iin), registries.death(iin))
     births, adoptions, disabilities, studies, _guardianships = await asyncio.gather(
         registries.births(iin),
@@ -74,7 +84,10 @@ async def _dependant(registries: Registries, iin: str) -> DependantRecords:
 
 
 async def gather(registries: Registries, application: ApplicationData) -> SurvivorCase:
-    """S§6: the breadwinner's death, then each dependant's kinship, life, age, study and disability."""
+    """S§6: the breadwinner's death, then each dependant's kinship, life, age, study and disability.
+
+    Asked by the system on every channel. [law: S6.queries-by-system, S6.query.civil.marriages, S6.query.courts.adoption]
+    """
     deceased = application.deceased_iin or ""
     applicant = application.applicant.iin or ""
     death = await registries.death(deceased)  # first and alone: an outage shows before anything else is asked
@@ -100,7 +113,10 @@ async def gather(registries: Registries, application: ApplicationData) -> Surviv
 
 
 def right_arose(case: SurvivorCase) -> tuple[date | None, str | None]:
-    """S§24, domain.md project decision: the right arises on the date of death or of the court's declaration."""
+    """S§24, domain.md project decision: the right arises on the date of death or of the court's declaration.
+
+    [law: S24.right-arises, S7.doc.death-or-court-decision]
+    """
     died = parse_day((case.death or {}).get("date"))
     if died:
         return died, "death_record"
@@ -141,7 +157,7 @@ def relation(case: SurvivorCase, births: Iterable[Record], dep: str) -> str | No
 
 
 def kinship(case: SurvivorCase, dep: DependantRecords) -> tuple[str | None, str | None]:
-    """S§6, S§7: how the dependant is related to the deceased, and what shows it (registry or document).
+    """S§6, S§7: how the dependant is related to the deceased, and what shows it (registry or document). [law: S7.doc.kinship]
 
     A kinship document about the dependant (birth or paternity certificate, adoption decision) is read like a record:
     the parents it names are matched as the registry's would be. Project decision: where that finds no link (a
@@ -204,6 +220,9 @@ def disabled_since(records: Iterable[Record], on: date) -> tuple[date | None, bo
 def _basis(case: SurvivorCase, dep: DependantRecords, born: date, out: Explanation) -> tuple[str | None, bool]:
     """S§7: under 18; disabled before 18 (any age); 18 up to the day before the 23rd birthday in full-time study.
 
+    [law: S7.dependant-bases, S7.student-18-23-full-time, S7.student-upper-bound, S-Annex2.form-of-study,
+    S-Annex2.valid-for-academic-year]
+
     One explanation line for the basis that holds, or for why none does, so an eligible person shows no failed line.
     Returns (basis, pending): pending when a student's study is shown by no record at all, so the certificate is asked.
     """
@@ -214,16 +233,16 @@ def _basis(case: SurvivorCase, dep: DependantRecords, born: date, out: Explanati
     adult_on = add_years(born, minor_below)
     seen: dict[str, Any] = {"age": age, "born": born.isoformat()}
     if age < minor_below:
-        out.rule("minor", "S§7", True, dep.iin, **seen, below=minor_below)
+        out.rule("minor", "S§7", True, dep.iin, obligations=("S7.dependant-bases",), **seen, below=minor_below)
         return "minor", False
     first, disabled_now = disabled_since(dep.disabilities, on)
     disability: dict[str, Any] = {"first_established_on": iso(first), "eighteenth_birthday": adult_on.isoformat(),
                                   "disabled_on_application_day": disabled_now}
     if first is not None and first < adult_on and disabled_now:
-        out.rule("disabled_before_18", "S§7", True, dep.iin, **seen, **disability)
+        out.rule("disabled_before_18", "S§7", True, dep.iin, obligations=("S7.dependant-bases",), **seen, **disability)
         return "disabled_before_18", False
     if age >= student_below:
-        out.rule("dependant_basis", "S§7", False, dep.iin, **seen, student_below=student_below,
+        out.rule("dependant_basis", "S§7", False, dep.iin, obligations=_BASIS_LAW, **seen, student_below=student_below,
                  disabled_before_18=False, **disability)
         return None, False
     covering = [s for s in dep.studies if in_force(parse_day(s.get("from")), parse_day(s.get("to")), on)]
@@ -233,21 +252,26 @@ def _basis(case: SurvivorCase, dep: DependantRecords, born: date, out: Explanati
         d.facts.get("form") == "full_time" and (parse_day(d.facts.get("valid_until")) or on) >= on for d in certificates
     )
     if registry_full_time or certificate_full_time:
-        out.rule("full_time_study", "S§7", True, dep.iin, **seen, student_below=student_below,
+        out.rule("full_time_study", "S§7", True, dep.iin, obligations=_STUDY_LAW, **seen, student_below=student_below,
                  source="registry" if registry_full_time else "document", academic_leave_counts=True)
         return "student", False
     if not dep.studies and not certificates:
-        out.rule("full_time_study", "S§7", False, dep.iin, **seen, student_below=student_below, pending="documents")
-        out.request("education_certificate", dep.iin, "no study record in the education databases", "S§7, Annex 2")
+        out.rule("full_time_study", "S§7", False, dep.iin, obligations=_STUDY_LAW, **seen, student_below=student_below,
+                 pending="documents")
+        # law: S6.documents-when-registry-lacks, S-Std8.no-documents-when-registries-hold
+        out.request("education_certificate", dep.iin, "no study record in the education databases", "S§7, S-Annex 2")
         return None, True
     forms = sorted({str(s.get("form")) for s in covering} | {str(d.facts.get("form")) for d in certificates})
-    out.rule("dependant_basis", "S§7", False, dep.iin, **seen, student_below=student_below, disabled_before_18=False,
-             study_forms_on_application_day=forms, counted_form="full_time", **disability)
+    out.rule("dependant_basis", "S§7", False, dep.iin, obligations=_BASIS_LAW, **seen, student_below=student_below,
+             disabled_before_18=False, study_forms_on_application_day=forms, counted_form="full_time", **disability)
     return None, False
 
 
 def judge(case: SurvivorCase, dep: DependantRecords, out: Explanation) -> Judgement:
     """S§6, S§7: one dependant on its own: alive, one basis, kinship to the deceased.
+
+    Each listed person found not a dependant is refused on their own (ground 2), the others go on.
+    [law: S7.dependant-bases, S-Std9.ground2.requirements-not-met]
 
     Project decision: documents are asked for only when they can make the person eligible: a dependant who is dead,
     or has no basis whatever the documents say, gets ``not_dependant`` at once, without a request.
@@ -256,11 +280,12 @@ def judge(case: SurvivorCase, dep: DependantRecords, out: Explanation) -> Judgem
     born = _birth_date(case, dep)
     kind, source = kinship(case, dep)
     if not out.rule("alive", "S§6", dep.death is None, subject=dep.iin,
+                    obligations=("S6.query.civil.child-deaths", "S-Std9.ground2.requirements-not-met"),
                     registry_holds_child_deaths_after=date_on("registry.cutoff.child_deaths", on).isoformat()):
         out.refuse("not_dependant", dep.iin)
         return Judgement(False, None, kind, born)
     if born is None:
-        out.rule("age_known", "S§7", False, subject=dep.iin)
+        out.rule("age_known", "S§7", False, subject=dep.iin, obligations=("S-Std9.ground2.requirements-not-met",))
         out.refuse("not_dependant", dep.iin)
         return Judgement(False, None, kind, born)
     basis, pending = _basis(case, dep, born, out)
@@ -269,7 +294,7 @@ def judge(case: SurvivorCase, dep: DependantRecords, out: Explanation) -> Judgem
         return Judgement(False, None, kind, born)
     if kind is None and source == "document":
         # The kinship document came (a round after the request) and names no parent related to the deceased.
-        out.rule("kinship", "S§7", False, subject=dep.iin, source=source)
+        out.rule("kinship", "S§7", False, subject=dep.iin, obligations=_KINSHIP_LAW, source=source)
         out.refuse("not_dependant", dep.iin)
         return Judgement(False, None, None, born)
     if kind is None:
@@ -277,11 +302,12 @@ def judge(case: SurvivorCase, dep: DependantRecords, out: Explanation) -> Judgem
         older = born <= cutoff
         why = (f"born before the civil registry's cut-off {cutoff.isoformat()}: the record is not expected there"
                if older else "the civil registry holds no record of kinship to the deceased")
-        out.rule("kinship", "S§6, S§7", False, subject=dep.iin, born=born.isoformat(), cutoff=cutoff.isoformat(),
-                 before_cutoff=older, pending="documents")
+        out.rule("kinship", "S§6, S§7", False, subject=dep.iin, obligations=_KINSHIP_LAW + ("S6.query.civil.births",),
+                 born=born.isoformat(), cutoff=cutoff.isoformat(), before_cutoff=older, pending="documents")
+        # law: S6.documents-when-registry-lacks, S-Std8.no-documents-when-registries-hold
         out.request("birth_certificate", dep.iin, why, "S§6, S§7")
         return Judgement(None, basis, None, born)
-    out.rule("kinship", "S§7", True, subject=dep.iin, kinship=kind, source=source)
+    out.rule("kinship", "S§7", True, subject=dep.iin, obligations=_KINSHIP_LAW, kinship=kind, source=source)
     if pending:
         return Judgement(None, None, kind, born)
     return Judgement(True, basis, kind, born)
@@ -295,16 +321,22 @@ def _born_from_iin(iin: str) -> date | None:
 
 
 def evaluate(case: SurvivorCase) -> Evaluation:
-    """S§7, S§24: the breadwinner's death, then each listed dependant on its own; never automated (S-Std p.2)."""
+    """S§7, S§24: the breadwinner's death, then each listed dependant on its own; never automated (S-Std p.2).
+
+    [law: S-Std2.specialist-signs]
+    """
     app = case.application
     out = Explanation()
     arose, source = right_arose(case)
-    if not out.rule("breadwinner_deceased", "S§7", arose is not None, right_arose_on=iso(arose), source=source):
+    if not out.rule("breadwinner_deceased", "S§7", arose is not None, right_arose_on=iso(arose), source=source,
+                    obligations=("S7.doc.death-or-court-decision", "S24.right-arises", "S-Std9.ground1.unreliable")):
         if documents_of(app, DEATH_DOCUMENTS, app.deceased_iin):
-            out.refuse("breadwinner_not_deceased")  # the documents came and prove no death nor declaration
+            # The documents came and prove no death nor declaration. law: S-Std9.ground1.unreliable
+            out.refuse("breadwinner_not_deceased")
         else:
             why = ("no death record and no court declaration of the breadwinner as missing or dead: "
                    "the death certificate or the court decision (either one)")
+            # law: S6.documents-when-registry-lacks, S-Std8.no-documents-when-registries-hold
             out.request("death_certificate", app.deceased_iin, why, "S§7, S-Std p.8")
             out.request("court_decision", app.deceased_iin, why, "S§7")
     judged = []
@@ -314,7 +346,8 @@ def evaluate(case: SurvivorCase) -> Evaluation:
                        "kinship": j.kinship, "birth_date": iso(j.born),
                        "reason_code": "not_dependant" if j.eligible is False else None})
     eligible_iins = [d["iin"] for d in judged if d["eligible"]]
-    out.value("eligible_dependants", "S§7", count=len(eligible_iins), eligible=eligible_iins)
+    out.value("eligible_dependants", "S§7", obligations=("S7.dependant-bases", "S-Std9.ground2.requirements-not-met"),
+              count=len(eligible_iins), eligible=eligible_iins)
     blocking = [r for r in out.reasons if r["code"] != "not_dependant"]
     if blocking and out.requested:
         # Project decision: the breadwinner's death is still unproven after its documents came, so no document

@@ -64,7 +64,7 @@ class Application(Base):
     documents: Mapped[list] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
     requested_documents: Mapped[list] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
     # The term rests on these two: the automated term (D§20-1) until the checks say a person decides,
-    # and the working days added when documents are requested (D-Std p.3, S§24).
+    # and the working days added when documents are requested (D-Std p.3, S-Std p.3).
     term_automated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     extension_days: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     decision: Mapped[dict | None] = mapped_column(JSONB)
@@ -86,7 +86,7 @@ class Claim(Base):
 
     The primary key makes concurrent submissions for one key serialise: exactly one wins. A rejected or
     refused application releases its claims (the applicant may apply again once the cause is removed,
-    Std p.9); an assigned one keeps them, except for listed people found not to be dependants.
+    each Std p.9); an assigned one keeps them, except for listed people found not to be dependants.
     """
 
     __tablename__ = "claims"

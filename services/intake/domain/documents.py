@@ -13,7 +13,10 @@ Loc = tuple[str | int, ...]
 
 
 def document_errors(documents: Sequence[DocumentIn], *, requested: Collection[str], today: date) -> list[tuple[Loc, str]]:
-    """Every reason the case cannot take these documents, each with the field it names."""
+    """Every reason the case cannot take these documents, each with the field it names.
+
+    [law: B-Std8.doc.death-certificate-or-foreign, D-Std8.foreign-legalised-apostilled, S-Std8.foreign-legalised-apostilled]
+    """
     errors: list[tuple[Loc, str]] = []
     accepted = {t for r in requested for t in answering(r)}
     for i, doc in enumerate(documents):
@@ -24,7 +27,7 @@ def document_errors(documents: Sequence[DocumentIn], *, requested: Collection[st
         if doc.issued_on is not None and doc.issued_on > today:
             errors.append((("documents", i, "issued_on"), "a document cannot be issued in the future"))
         if doc.foreign and not doc.apostille:
-            errors.append((("documents", i, "apostille"), "a foreign document is accepted only apostilled or legalised (Std p.8)"))
+            errors.append((("documents", i, "apostille"), "a foreign document is accepted only apostilled or legalised (B-Std p.8, D-Std p.8, S-Std p.8)"))
         if doc.about is not None:
             problem = iin_error(doc.about)
             if problem:

@@ -40,6 +40,7 @@ Bin = Annotated[str, _valid(bin_error)]
 Iban = Annotated[str, _valid(iban_error)]
 
 # D-Std p.4, p.10: the benefits one disability application may also cover (their rules are not in the seed).
+# law: D-Std10.one-application
 AlsoApplyFor = Literal["special_state_disability", "child_with_disability_carer", "group1_from_childhood_carer"]
 
 
@@ -107,7 +108,10 @@ class ApplicationBase(BaseModel):
 
 
 class BurialApplication(ApplicationBase):
-    """Burial payment (B§5): a person or a legal entity, for one deceased."""
+    """Burial payment (B§5): a person or a legal entity, for one deceased.
+
+    The fields the rules need, not Annex 1 / Annex 5 (in base Order 256). [law: B-Std8.application-form]
+    """
 
     benefit: Literal["burial"]
     deceased_iin: Iin | None = None
@@ -118,7 +122,10 @@ class BurialApplication(ApplicationBase):
 
 
 class DisabilityApplication(ApplicationBase):
-    """State social disability benefit (D§4): the applicant applies for themselves."""
+    """State social disability benefit (D§4): the applicant applies for themselves.
+
+    The fields the rules need, not the Annex 1, 2 or 8 forms (in base Order 257). [law: D-Std8.application-forms]
+    """
 
     benefit: Literal["disability"]
     also_apply_for: list[AlsoApplyFor] = Field(default_factory=list, max_length=3)
@@ -129,7 +136,10 @@ class DisabilityApplication(ApplicationBase):
 
 
 class SurvivorApplication(ApplicationBase):
-    """Loss-of-breadwinner benefit (S§7): for the dependants of one deceased."""
+    """Loss-of-breadwinner benefit (S§7): for the dependants of one deceased.
+
+    The fields the rules need, not the Annex 1 / Annex 8 forms (in base Order 257). [law: S-Std8.application-form]
+    """
 
     benefit: Literal["survivor"]
     deceased_iin: Iin | None = None

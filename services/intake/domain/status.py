@@ -71,7 +71,8 @@ def step_for(current: ApplicationStatus, target: ApplicationStatus) -> Step:
     return Step.ignore
 
 
-# Role -> the one channel it may file through (api.md "Role ↔ channel").
+# Role -> the one channel it may file through (api.md "Role ↔ channel"): a citizen signed in to the portal (EDS).
+# law: D-Std10.portal-with-eds, S-Std10.portal-with-eds
 CHANNEL_OF_ROLE: Mapping[str, str] = {
     "citizen": "portal",
     "mobile": "proactive",

@@ -10,7 +10,10 @@ from services.intake.domain.policies.base import IntakePolicy
 
 
 def registration_day(calendar: WorkingCalendar, policy: IntakePolicy, received_at: datetime) -> date:
-    """Each Std p.7: the day of registration; the benefit says whether the hour (after 18:00) moves it."""
+    """Each Std p.7: the day of registration; the benefit says whether the hour (after 18:00) moves it.
+
+    [law: B-Std7.portal-around-the-clock, D-Std7.portal-around-the-clock, S-Std7.portal-around-the-clock]
+    """
     return calendar.registration_day(received_at, after_hours_moves=policy.after_hours_moves)
 
 
@@ -32,7 +35,9 @@ def due_of(
     """The N-th working day after registration, N = the benefit's term plus any documents extension.
 
     Adding the extension to the term equals adding it to the term's due date: both count working days
-    strictly after the previous one (D-Std p.3, S§24).
+    strictly after the previous one (D-Std p.3, S-Std p.3).
+    [law: B-Std3.term-state-corp-3wd, D24.term-7wd, S24.term-7wd, D-Std3.extension-5wd, S-Std3.extension-5wd,
+    B-Std3.extension-5wd]
     """
     term = policy.term(channel, on=registered_on, automated=automated)
     return Due(calendar.due_by(registered_on, term.working_days + extension_days), term.automated)

@@ -50,7 +50,10 @@ def _born_later(iin: str | None, today: date) -> bool:
 
 
 def applicant_errors(data: Mapping[str, Any], policy: IntakePolicy | None) -> list[InitErrorDetails]:
-    """B§5: exactly one of IIN or BIN; a legal entity claims only burial and only at the State Corporation."""
+    """B§5: exactly one of IIN or BIN; a legal entity claims only burial and only at the State Corporation.
+
+    [law: B5.applicant-who-buried, B5.iin-or-bin]
+    """
     applicant = _dict(data.get("applicant"))
     has_iin, has_bin = bool(applicant.get("iin")), bool(applicant.get("bin"))
     errors: list[InitErrorDetails] = []
@@ -58,13 +61,13 @@ def applicant_errors(data: Mapping[str, Any], policy: IntakePolicy | None) -> li
         errors.append(_missing(("applicant",), "give exactly one of applicant.iin or applicant.bin"))
     if has_bin and policy is not None and not policy.legal_entity_may_apply:
         errors.append(_error(("applicant", "bin"), "only a burial payment may be claimed by a legal entity (B§5)"))
-    if has_bin and data.get("channel") in ("portal", "proactive"):
+    if has_bin and data.get("channel") in ("portal", "proactive"):  # law: B5.legal-entity-channel
         errors.append(_error(("applicant", "bin"), "a legal entity applies through the State Corporation (B§5)"))
     return errors
 
 
 def channel_errors(data: Mapping[str, Any], policy: IntakePolicy) -> list[InitErrorDetails]:
-    """Each Std p.2: the channels the benefit is applied for through."""
+    """Each Std p.2: the channels the benefit is applied for through. [law: B-Std2.channels, D-Std2.channels, S-Std2.channels]"""
     channel = data.get("channel")
     if not isinstance(channel, str) or channel not in _CHANNEL_NAMES or channel in policy.channels:
         return []
@@ -73,8 +76,13 @@ def channel_errors(data: Mapping[str, Any], policy: IntakePolicy) -> list[InitEr
 
 
 def required_errors(data: Mapping[str, Any], policy: IntakePolicy | None) -> list[InitErrorDetails]:
-    """Fields required for the benefit and channel (api.md; B§19-1, B-Std p.8, S§7)."""
+    """Fields required for the benefit and channel (api.md; each Std p.5 and p.8, S§7).
+
+    [law: B-Std8.proactive-consent-and-account, D-Std8.proactive-consent-and-account, S-Std10.proactive-consent,
+    B-Std5.proactive-sms, D-Std5.proactive-sms, S-Std5.proactive-sms]
+    """
     consents = _dict(data.get("consents"))
+    standard = policy.standard if policy else "each Std"
     errors: list[InitErrorDetails] = []
     if consents.get("personal_data") is None:
         errors.append(_missing(("consents", "personal_data"), "say whether the applicant consents to access to personal data"))
@@ -83,9 +91,9 @@ def required_errors(data: Mapping[str, Any], policy: IntakePolicy | None) -> lis
             errors.append(_missing(loc, message))
     if data.get("channel") == "proactive":
         if not data.get("phone"):
-            errors.append(_missing(("phone",), "required for the proactive channel: the result is sent by SMS (B§19-1)"))
+            errors.append(_missing(("phone",), f"required for the proactive channel: the result is sent by SMS ({standard} p.5)"))
         if data.get("bank_account") is None:
-            errors.append(_missing(("bank_account",), "required for the proactive channel: confirm the account to pay to (B-Std p.8)"))
+            errors.append(_missing(("bank_account",), f"required for the proactive channel: confirm the account to pay to ({standard} p.8)"))
         if consents.get("proactive") is None:
             errors.append(_missing(("consents", "proactive"), "the proactive channel needs the citizen's SMS consent"))
     return errors

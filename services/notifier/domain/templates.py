@@ -1,5 +1,5 @@
 """Texts the citizen reads, in Kazakh and Russian (receipts B§12/D§15/S§14, acceptance and rejection
-B§13/B§16, documents requested D§7/S§7, result Annex 13; for proactive, by SMS, B§19-1, D-Std p.5).
+B§13/B§16, documents requested D§7/S§7, result Annex 13; for proactive, by SMS, B-Std/D-Std/S-Std p.5).
 
 Pure: a typed event in, a message out. What differs per benefit comes from its policy (policies.py).
 """
@@ -46,7 +46,11 @@ def _number(data: ApplicationData | DecisionData) -> str:
 
 
 def receipt(data: ApplicationReceived) -> Message:
-    """B§12, D§15, S§14: the electronic receipt that the application was received."""
+    """B§12, D§15, S§14: the electronic receipt that the application was received.
+
+    [law: B12.electronic-receipt, D15.electronic-receipt, S14.electronic-receipt, B-Std8.portal-status-in-cabinet,
+    D-Std8.portal-status-in-cabinet, S-Std8.portal-status-in-cabinet]
+    """
     name, short = policy_for(data.benefit).name, _code(data.application_id)
     return Message(
         "receipt",
@@ -56,7 +60,10 @@ def receipt(data: ApplicationReceived) -> Message:
 
 
 def accepted(data: ApplicationRegistered) -> Message:
-    """B§13/B§16: accepted and registered in the journal (Annex 6), with the term of the result."""
+    """B§13/B§16: accepted and registered in the journal (Annex 6), with the term of the result.
+
+    [law: B13.acceptance-message-cabinet]
+    """
     name = policy_for(data.benefit).name
     return Message(
         "accepted",
@@ -68,9 +75,12 @@ def accepted(data: ApplicationRegistered) -> Message:
 
 
 def rejected(data: ApplicationRejected) -> Message:
-    """B§16, Std p.9: not accepted, with every reason; apply again once the cause is gone, or appeal (D§34, S§34).
+    """B§16, each Std p.9: not accepted, with every reason; apply again once the cause is gone, or appeal.
 
-    Project decision: a rejection is a refusal of the service, so its text names the appeal too.
+    Project decision: a rejection is a refusal of the service, so its text names the appeal too (D§34, S§34; the
+    burial Rules in the seed have no appeal paragraph, the burial texts name it by the same choice).
+    [law: B16.failed-checks-auto-rejection, B-Std9.reapply-after-cause-removed, D-Std9.reapply-after-cause-removed,
+    S-Std9.reapply-after-cause-removed]
     """
     why = reasons_text(data.reasons)
     return Message(
@@ -81,7 +91,7 @@ def rejected(data: ApplicationRejected) -> Message:
 
 
 def documents_requested(data: DocumentsRequested) -> Message:
-    """D§7, S§7, D-Std p.3, S§24: which documents, about whom, where to bring them, the term moved by 5 days.
+    """D§7, S§7, D-Std p.3, S-Std p.3: which documents, about whom, where to bring them, the term moved by 5 days.
 
     Project decision: the law sets no separate deadline for the documents; the text gives the extended
     term of the result (the event's due_by).
@@ -99,7 +109,11 @@ def documents_requested(data: DocumentsRequested) -> Message:
 
 
 def result(data: DecisionSigned) -> Message:
-    """Annex 13: assignment or refusal; a refusal, whole or for some persons, may be appealed (D§34, S§34)."""
+    """Annex 13: assignment or refusal; a refusal, whole or for some persons, may be appealed (D§34, S§34).
+
+    The burial Rules in the seed have no appeal paragraph; burial texts name the appeal by project choice.
+    [law: B-Std5.result-notification, D-Std5.result-notification, S-Std5.result-notification, D34.appeal, S34.appeal]
+    """
     policy, number = policy_for(data.benefit), _number(data)
     if data.outcome != "assign":
         why, refused = reasons_text(data.reasons), policy.refused
@@ -113,7 +127,7 @@ def result(data: DecisionSigned) -> Message:
     pay = PAID_TO_ACCOUNT if data.payment.iban else GIVE_AN_ACCOUNT
     kk = f"{number} өтініші бойынша ({name.kk}) {award.kk}. {pay.kk}"
     ru = f"По заявлению {number} ({name.ru}) {award.ru}. {pay.ru}"
-    if data.reasons:  # S§24: listed persons the assignment does not cover, each with its reason
+    if data.reasons:  # S-Std p.9 ground 2: listed persons the assignment does not cover, each with its reason
         left_out = reasons_text(data.reasons)
         kk += f" Тағайындауға енгізілмегендер: {left_out.kk}. {APPEAL.kk}"
         ru += f" Не включены в назначение: {left_out.ru}. {APPEAL.ru}"
@@ -157,5 +171,5 @@ TEMPLATES: Mapping[str, Template[Any]] = {
 
 
 def notice_of(envelope: Envelope) -> Notice | None:
-    """SMS for proactive, the cabinet for portal, nothing electronic without a contact (B§19-1, Std p.10)."""
+    """SMS for proactive, the cabinet for portal, nothing electronic without a contact (each Std p.5, p.10)."""
     return TEMPLATES[envelope.name].notice(envelope)

@@ -23,10 +23,13 @@ class Both:
     ru: str
 
 
+# D§34, S§34 (the burial Rules in the seed have no appeal paragraph; burial texts name it by project choice).
+# law: D34.appeal, S34.appeal
 APPEAL = Both(
     "Шешімге мемлекеттік қызметтер көрсету сапасын бағалау және бақылау жөніндегі уәкілетті органға шағымдануға болады.",
     "Решение можно обжаловать в уполномоченном органе по оценке и контролю за качеством оказания государственных услуг.",
 )
+# law: B-Std9.reapply-after-cause-removed, D-Std9.reapply-after-cause-removed, S-Std9.reapply-after-cause-removed
 REAPPLY = Both("Себебі жойылғаннан кейін қайта жүгінуге болады.", "После устранения причины можно обратиться повторно.")
 _IIN_WORD = Both("ЖСН", "ИИН")
 
@@ -88,7 +91,7 @@ _BRING_TO = {"provider": Both("көрсетілетін қызметті бер�
 
 
 def bring_to(channel: str) -> Both:
-    """D-Std p.3, S§24: where the citizen brings requested documents.
+    """D-Std p.3, S-Std p.3: where the citizen brings requested documents.
 
     Project decision: to the service provider when the application was filed there, otherwise to a
     State Corporation branch (the operator there attaches them, api.md Documents).

@@ -28,7 +28,10 @@ def holdback(decision: DecisionSigned) -> str | None:
 
 
 def plan_order(decision: DecisionSigned) -> OrderPlan | None:
-    """B§19-1: only an assignment places an order; None for a refusal."""
+    """B§19-1: only an assignment places an order; None for a refusal.
+
+    [law: B19-1.auto-place-in-payments-db, D21-1.auto-place-in-payments-db]
+    """
     if decision.outcome != "assign":
         return None
     error = holdback(decision)

@@ -34,6 +34,7 @@ class IntakePolicy:
     number_prefix: ClassVar[str]  # registration numbers: BUR-/DIS-/SUR-<date>-<serial>
     request_model: ClassVar[type[ApplicationBase]]
     channel_paragraph: ClassVar[str]
+    standard: ClassVar[str]  # the benefit's service standard as the code cites it: B-Std, D-Std, S-Std
     legal_entity_may_apply: ClassVar[bool] = False
     after_hours_moves: ClassVar[bool]  # each Std p.7; domain.md "Working time"
     auto_term_channels: ClassVar[frozenset[str]] = frozenset()  # channels registered with the automated term
@@ -43,7 +44,10 @@ class IntakePolicy:
 
     @property
     def channels(self) -> frozenset[str]:
-        """Channels of the benefit's standard, p.2 (common.law.params.CHANNELS)."""
+        """Channels of the benefit's standard, p.2 (common.law.params.CHANNELS).
+
+        [law: B-Std2.channels, D-Std2.channels, S-Std2.channels, B-Std4.form, D-Std4.form, S-Std4.form]
+        """
         return CHANNELS[self.name]
 
     def claims(self, *, applicant_iin: str | None, deceased_iin: str | None, dependants: Sequence[str]) -> list[Claim]:
@@ -51,11 +55,17 @@ class IntakePolicy:
         raise NotImplementedError
 
     def registers_on_receipt(self, channel: str) -> bool:
-        """Registered when received (D§15, S§14), unless the policy waits for the checks."""
+        """Registered at once, on every channel, unless the policy waits for the checks (D§20-1 for disability).
+
+        Project reading: the seed's D§15 and S§14 are about the receipt, not registration. [law: D20-1.auto-registration]
+        """
         return True
 
     def term(self, channel: str, *, on: date, automated: bool) -> Term:
-        """The service term in working days from registration (B-Std p.3, D§24, S§24)."""
+        """The service term in working days from registration (B-Std p.3, D§24, S§24).
+
+        [law: B-Std3.term-state-corp-3wd, B-Std3.term-portal-proactive-1wd, D24.term-7wd, D24.term-1wd-auto, S24.term-7wd]
+        """
         auto = automated and channel in self.auto_term_channels
         return Term(service_term_days(self.name, channel, auto=auto, on=on), auto)
 
