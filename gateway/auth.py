@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from common.caller import ROLES
 from common.internal_auth import SAFE_SUB, InternalMinter, ensure_dev_internal_keys
-from common.jwks import AuthError, KeyRing, StaticKeys, TokenRules, jwk_of, pem_key_set, thumbprint, verify_token
+from common.jwks import AuthError, KeyRing, StaticKeys, TokenRules, pem_key_set, thumbprint, verify_token
 from gateway.settings import GatewaySettings
 
 __all__ = ["AuthError", "Caller", "DevTokenIssuer", "TokenVerifier", "bearer_token", "build_auth"]
@@ -120,7 +120,3 @@ def build_auth(settings: GatewaySettings) -> tuple[TokenVerifier, DevTokenIssuer
         minter = InternalMinter(settings.internal_signing_key_file, lifetime_s=settings.internal_token_lifetime_s)
     return TokenVerifier(keys, rules), issuer, minter
 
-
-def public_jwk(key: Ed25519PrivateKey) -> dict:
-    """The JWK a test or an operator publishes for ``key``."""
-    return jwk_of(key.public_key())
