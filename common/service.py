@@ -149,12 +149,16 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
             log.info("%s ready", definition.name)
             yield
         finally:
-            await supervisor.stop()
+            await supervisor.stop(timeout_s=settings.shutdown_timeout_s)
             if definition.teardown:
                 await definition.teardown(runtime)
             for client in runtime.clients:
                 await client.aclose()
-            await producer.stop()
+            try:
+                async with asyncio.timeout(settings.shutdown_timeout_s):  # a broker gone away must not hold the exit
+                    await producer.stop()
+            except TimeoutError:
+                log.error("the Kafka producer did not stop within %.0f s; leaving it", settings.shutdown_timeout_s)
             await engine.dispose()
 
     app = FastAPI(title=definition.title, description=definition.description, version="1.0.0", lifespan=lifespan)

@@ -78,6 +78,9 @@ class ServiceSettings(BaseSettings):
     # A crashed consumer keeps its partitions until the session times out; a clean stop leaves at once.
     kafka_session_timeout_ms: int = Field(default=10000, validation_alias="KAFKA_SESSION_TIMEOUT_MS")
     kafka_heartbeat_interval_ms: int = Field(default=3000, validation_alias="KAFKA_HEARTBEAT_INTERVAL_MS")
+    # A clean stop: how long background tasks are cancelled and the producer flushed before the process
+    # gives up on them (keep it below the orchestrator's grace period, 30 s on Kubernetes).
+    shutdown_timeout_s: float = Field(default=15.0, gt=0, validation_alias="SHUTDOWN_TIMEOUT_S")
     # Outside calls: how long an open circuit waits before one trial call.
     http_breaker_reset_s: float = Field(default=10.0, validation_alias="HTTP_BREAKER_RESET_S")
 

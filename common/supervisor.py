@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 RESTART_BASE_S = 1.0
 RESTART_CAP_S = 60.0
 HEALTHY_AFTER_S = 60.0
+# Supervisor.stop: how long it keeps cancelling, and how often it cancels again.
+STOP_TIMEOUT_S = 15.0
+STOP_RECANCEL_S = 0.5
 
 
 @dataclass
@@ -49,11 +52,26 @@ class Supervisor:
     def dead(self) -> list[str]:
         return sorted(name for name, state in self.tasks.items() if not state.running)
 
-    async def stop(self) -> None:
-        for state in self.tasks.values():
-            if state.task is not None:
-                state.task.cancel()
-        await asyncio.gather(*(s.task for s in self.tasks.values() if s.task is not None), return_exceptions=True)
+    async def stop(self, *, timeout_s: float = STOP_TIMEOUT_S) -> list[str]:
+        """Cancel every task and wait for them; returns the names of any still running after ``timeout_s``.
+
+        A task that swallowed its cancellation (a library catching CancelledError, or Python 3.11's
+        wait_for racing a result) is cancelled again every STOP_RECANCEL_S rather than awaited forever:
+        a shutdown that hangs keeps a pod in Terminating and once held the test suite for minutes.
+        """
+        pending = {s.task for s in self.tasks.values() if s.task is not None and not s.task.done()}
+        deadline = time.monotonic() + timeout_s
+        while pending:
+            for task in pending:
+                task.cancel()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            _, pending = await asyncio.wait(pending, timeout=min(STOP_RECANCEL_S, left))
+        stuck = sorted(task.get_name() for task in pending)
+        if stuck:
+            log.error("tasks still running after %.0f s of cancelling: %s", timeout_s, ", ".join(stuck))
+        return stuck
 
     @staticmethod
     async def _supervise(state: TaskState, run: Callable[[], Awaitable[None]]) -> None:

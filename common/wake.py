@@ -58,10 +58,13 @@ class Waiter:
         """True when woken, False when ``timeout`` seconds passed first."""
         if timeout is not None and timeout <= 0:
             return self._event.is_set()
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that arrives as
+        # the event is set (gh-86296), and a relay or worker that missed its cancel kept a shutdown waiting.
         try:
-            await asyncio.wait_for(self._event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
 
@@ -198,8 +201,9 @@ class Listener:
                 failures = 0
                 while not lost.is_set():
                     try:
-                        await asyncio.wait_for(lost.wait(), self._keepalive_s)
-                    except asyncio.TimeoutError:
+                        async with asyncio.timeout(self._keepalive_s):  # not wait_for: see Waiter.wait
+                            await lost.wait()
+                    except TimeoutError:
                         await conn.execute("SELECT 1", timeout=10)  # a dead peer shows here, not by itself
                 log.warning("wake-up listener lost its connection; reconnecting")
             except asyncio.CancelledError:
