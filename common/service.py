@@ -33,6 +33,7 @@ from common.problems import Problem, install_problem_handlers
 from common.relay import OutboxRelay, make_producer
 from common.settings import ServiceSettings
 from common.supervisor import Supervisor
+from common.tracing import install_tracing
 from common.wake import Listener, Wakes
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
 
     app = FastAPI(title=definition.title, description=definition.description, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
+    install_tracing(app, definition.name)  # traces across HTTP, the outbox, Kafka and outside calls (common/tracing.py)
     install_audit(app, definition.name)  # every /api/v1 request by a known caller, hash-chained (common/audit.py)
     if settings.dev_mode:
         app.add_middleware(LoopbackOnly)  # dev mode answers this machine only (common/devguard.py)

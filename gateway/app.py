@@ -19,8 +19,10 @@ from fastapi.staticfiles import StaticFiles
 from common.devguard import LoopbackOnly
 from common.logging import configure_logging
 from common.problems import Problem, install_problem_handlers, problem_response
+from common.tracing import install_tracing
 from gateway.auth import AuthError, Caller, bearer_token, build_auth
 from gateway.dev import dev_router
+from gateway.metrics import install_metrics
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.openapi import MergedOpenAPI
 from gateway.proxy import forward
@@ -88,6 +90,8 @@ def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBa
         redoc_url=None,
     )
     install_problem_handlers(app)
+    install_metrics(app)
+    install_tracing(app, "gateway")
     app.add_exception_handler(Exception, _internal_error)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so even a 422 for size carries the id
