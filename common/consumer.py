@@ -44,6 +44,7 @@ from common.logging import mask_personal_data
 from common.outbox import MAX_STORED_PAYLOAD, MessagingTables, add_event, claim_inbox, claim_inbox_many
 from common.relay import MAX_MESSAGE_BYTES
 from common.strict_json import HostileJson, check_storable, loads_strict
+from common.tracing import SpanKind, context_from, span
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,8 @@ class EventConsumer:
 
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:
         busy_until = 0.0
+        # The next offset per partition, committed after handling by this client: the consumer lag (common/metrics.py).
+        self.committed_offsets: dict[TopicPartition, int] = {}
         while True:
             batch = await consumer.getmany(timeout_ms=GETMANY_TIMEOUT_MS, max_records=MAX_BATCH)
             now = time.monotonic()
@@ -155,6 +158,7 @@ class EventConsumer:
             offsets = {TopicPartition(tp.topic, tp.partition): messages[-1].offset + 1 for tp, messages in batch.items()}
             try:
                 await consumer.commit(offsets)
+                self.committed_offsets.update(offsets)
             except CommitFailedError:
                 # A rebalance moved a partition; its new owner re-reads, the inbox dedupes.
                 log.warning("offset commit failed after rebalance on %s", ", ".join(map(str, offsets)))
@@ -178,7 +182,7 @@ class EventConsumer:
                 continue
             handler = self.spec.handlers.get(event.name)
             if handler is not None:  # else an event type this consumer does not act on
-                ready.append((message, event, handler))
+                ready.append((message, _with_header_trace(message, event), handler))
         await self._run_batch(ready)
 
     async def _run_batch(self, ready: list[tuple[ConsumerRecord, Envelope, Handler]]) -> None:
@@ -203,7 +207,8 @@ class EventConsumer:
             for event, handler in items:
                 if event.id in fresh:
                     fresh.discard(event.id)  # the same event twice in one batch: once
-                    await handler(session, event)
+                    with self._span(event):  # each event its own span, under its own producer's context
+                        await handler(session, event)
                     handled += 1
             return handled
 
@@ -216,7 +221,7 @@ class EventConsumer:
         handler = self.spec.handlers.get(event.name)
         if handler is None:
             return  # an event type this consumer does not act on
-        await self._process_admitted(message, event, handler)
+        await self._process_admitted(message, _with_header_trace(message, event), handler)
 
     async def _process_admitted(self, message: ConsumerRecord, event: Envelope, handler: Handler) -> None:
         attempt = 0
@@ -275,8 +280,26 @@ class EventConsumer:
         async with self._sessions() as session, session.begin():
             if not await claim_inbox(session, self._tables, self.spec.group, event.id):
                 return False
-            await handler(session, event)
+            with self._span(event):
+                await handler(session, event)
             return True
+
+    def _span(self, event: Envelope):
+        """The CONSUMER span of one event's handler, a child of the context the event was written in
+        (the Kafka header or the envelope's ``traceparent``): what the handler writes carries that trace."""
+        return span(
+            f"process {event.name}",
+            kind=SpanKind.CONSUMER,
+            parent=context_from(event.traceparent, event.tracestate),
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.consumer.group.name": self.spec.group,
+                "messaging.message.id": str(event.id),
+                "emaket.event": event.name,
+                "emaket.application_id": event.subject[:100],
+            },
+        )
 
     async def _dead_letter(self, message: ConsumerRecord, event: Envelope | None, error: str, *, attempts: int) -> None:
         """Store the message as bytes with the error and announce it; never give up on a database outage.
@@ -316,6 +339,22 @@ class EventConsumer:
             await session.execute(insert(self._tables.dead_letters).values(letter.row()))
             notice = make_event("deadletter", source=self._service, subject=letter.subject, data=letter.notice())
             await add_event(session, self._tables, f"deadletter.{self._service}", notice)
+
+
+def _with_header_trace(message: ConsumerRecord, event: Envelope) -> Envelope:
+    """The event with the Kafka ``traceparent`` header as its trace context, when the message has one
+    (the relay copies it from the envelope; a message without the header keeps the envelope's)."""
+    for key, value in message.headers or ():
+        if key == "traceparent" and value:
+            try:
+                header = value.decode("ascii")
+            except UnicodeDecodeError:
+                return event
+            if context_from(header) is not None and header != event.traceparent:
+                event.traceparent = header
+                event.tracestate = None  # it belongs to the envelope's own context
+            return event
+    return event
 
 
 # 19 digits in a row may be an integer beyond 64 bits (or just a long string): the strict reader then.

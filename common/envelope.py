@@ -5,11 +5,23 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, SerializerFunctionWrapHandler, model_serializer
 
 TYPE_PREFIX = "kz.emaket."
+# CloudEvents distributed-tracing extension (W3C Trace Context): where the event was made.
+TRACE_ATTRIBUTES = ("traceparent", "tracestate")
+_TRACEPARENT_MAX, _TRACESTATE_MAX = 55, 512
+
+
+def _trace_text(limit: int):
+    """An extension attribute is never a reason to refuse an event: a malformed one is dropped."""
+
+    def keep(value: Any) -> str | None:
+        return value if isinstance(value, str) and 0 < len(value) <= limit and value.isascii() else None
+
+    return BeforeValidator(keep)
 
 
 def utcnow() -> datetime:
@@ -25,6 +37,18 @@ class Envelope(BaseModel):
     time: datetime = Field(default_factory=utcnow)
     datacontenttype: str = "application/json"
     data: dict[str, Any]
+    # Optional CloudEvents extension attributes (docs/events.md); readers that do not know them ignore them.
+    traceparent: Annotated[str | None, _trace_text(_TRACEPARENT_MAX)] = None
+    tracestate: Annotated[str | None, _trace_text(_TRACESTATE_MAX)] = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_trace(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """An envelope made outside any trace looks exactly as before: no null extension attributes."""
+        dumped = handler(self)
+        for name in TRACE_ATTRIBUTES:
+            if dumped.get(name, "") is None:
+                del dumped[name]
+        return dumped
 
     @property
     def name(self) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from common.tracing import SpanKind, inject_headers, span
+
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -86,7 +88,22 @@ class ResilientClient:
         return random.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2**attempt))
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """A response with a final status (2xx or a 4xx the caller interprets), or ExternalUnavailable."""
+        """A response with a final status (2xx or a 4xx the caller interprets), or ExternalUnavailable.
+
+        One CLIENT span per call (its attempts included), named by the method and the system: the path
+        holds IINs, so only its first segment is kept. Its ``traceparent`` goes out with every attempt.
+        """
+        # Only the first path segment: later ones carry IINs.
+        segment = path.split("?")[0].strip("/").split("/")[0]
+        attributes = {"http.request.method": method, "emaket.external.system": self.system, "emaket.external.endpoint": segment}
+        with span(f"{method} {self.system}", kind=SpanKind.CLIENT, attributes=attributes) as current:
+            kwargs["headers"] = inject_headers(dict(kwargs.get("headers") or {}))
+            response = await self._request(method, path, segment, **kwargs)
+            if current.is_recording():
+                current.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+    async def _request(self, method: str, path: str, segment: str, **kwargs: Any) -> httpx.Response:
         reason = "no attempt made"
         for attempt in range(self.attempts):
             if not self.breaker.allow():
@@ -103,8 +120,6 @@ class ResilientClient:
                     return response
                 reason = f"status {response.status_code}"
             self.breaker.record_failure()
-            # Only the first path segment: later ones carry IINs.
-            segment = path.split("?")[0].strip("/").split("/")[0]
             log.warning("%s %s /%s/... failed (%s), attempt %d/%d", self.system, method, segment, reason, attempt + 1, self.attempts)
             if attempt + 1 < self.attempts:
                 await asyncio.sleep(self._backoff(attempt))

@@ -24,7 +24,11 @@ from typing import Any
 
 from sqlalchemy import MetaData, Table, Text, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import object_session
+from sqlalchemy.orm.exc import UnmappedInstanceError
 
+from common.metrics import JOB_ATTEMPTS, JOB_RESULTS, count, label
+from common.tracing import SpanKind, context_from, current_traceparent, span
 from common.wake import Waiter
 
 log = logging.getLogger(__name__)
@@ -132,6 +136,22 @@ async def claim_due(session, model, *, status: str = "pending", due=None):
     return row
 
 
+def trace_context() -> str | None:
+    """What a new job row keeps in its ``traceparent`` column: the context it was enqueued in."""
+    return current_traceparent()
+
+
+def traced(job: Any, name: str, **attributes: Any):
+    """A claimed job's work as a span under the context it was enqueued in (its ``traceparent``), so the
+    outside calls it makes and the events it writes belong to the case's trace. Attributes: no personal data."""
+    return span(
+        f"job {name}",
+        kind=SpanKind.CONSUMER,
+        parent=context_from(getattr(job, "traceparent", None)),
+        attributes={"emaket.job": name, "emaket.job.attempts": getattr(job, "attempts", None) or 0, **attributes},
+    )
+
+
 def reschedule(job, error: str, *, cap_s: float, max_attempts: int = MAX_ATTEMPTS) -> None:
     """Count a failed attempt on a job row: try again later (backoff with jitter), or give up as `failed`."""
     job.attempts += 1
@@ -141,6 +161,21 @@ def reschedule(job, error: str, *, cap_s: float, max_attempts: int = MAX_ATTEMPT
         job.status = FAILED
         # Only the table and the count: the error may quote an answer with personal data.
         log.error("%s job failed after %d attempts; listed for ops", getattr(job, "__tablename__", "a"), job.attempts)
+    record_attempt(job, FAILED if job.status == FAILED else "retried")
+
+
+def record_attempt(job: Any, result: str) -> None:
+    """Count one attempt of a job row in ``emaket_job_attempts_total{service,job,result}`` once its
+    transaction commits (a rolled-back attempt never happened). ``result``: succeeded, retried, failed
+    (out of attempts) or refused (the outside system said no for good). The service is the table's schema."""
+    table = getattr(job, "__table__", None)
+    service = getattr(table, "schema", None) or "unknown"
+    name = getattr(table, "name", None) or getattr(job, "__tablename__", "unknown")
+    try:
+        session = object_session(job)
+    except UnmappedInstanceError:  # not an ORM row (a stand-in in unit tests): count at once
+        session = None
+    count(JOB_ATTEMPTS, session, service=service, job=name, result=label(result, JOB_RESULTS))
 
 
 def job_tables(metadata: MetaData) -> list[Table]:

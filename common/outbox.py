@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.audit import audit_log_table
 from common.envelope import Envelope
+from common.tracing import current_traceparent, current_tracestate
 from common.wake import mark
 
 # A value this size or smaller is kept whole in a dead letter; larger ones are cut (and flagged).
@@ -102,14 +103,27 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
 
 
 async def add_event(session: AsyncSession, tables: MessagingTables, topic: str, event: Envelope) -> None:
-    """Write the event in the caller's transaction; the relay publishes it after commit (woken by it)."""
+    """Write the event in the caller's transaction; the relay publishes it after commit (woken by it).
+
+    Written inside a trace, the envelope carries the current W3C context as the CloudEvents
+    ``traceparent`` / ``tracestate`` attributes (common/tracing.py): the consumers continue that trace.
+    """
     mark(session, "outbox")
+    envelope = event.model_dump(mode="json")
+    traceparent = current_traceparent()
+    if traceparent is not None:
+        envelope["traceparent"] = traceparent
+        tracestate = current_tracestate()
+        if tracestate:
+            envelope["tracestate"] = tracestate
+        else:
+            envelope.pop("tracestate", None)
     await session.execute(
         insert(tables.outbox).values(
             event_id=event.id,
             topic=topic,
             key=event.subject,
-            envelope=event.model_dump(mode="json"),
+            envelope=envelope,
         )
     )
 

@@ -85,6 +85,13 @@ def encoded(text: str, *, max_bytes: int) -> bytes:
     return value
 
 
+def _trace_headers(traceparent: str | None) -> list[tuple[str, bytes]] | None:
+    """The Kafka headers of a row: its ``traceparent`` when it was written inside a trace."""
+    if not traceparent or len(traceparent) > 55 or not traceparent.isascii():
+        return None
+    return [("traceparent", traceparent.encode("ascii"))]
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -144,7 +151,14 @@ class OutboxRelay:
                 await session.execute(
                     # The envelope as PostgreSQL prints the JSONB: valid UTF-8 JSON already, so it is sent
                     # as it is, neither parsed into Python nor serialised again.
-                    select(outbox.c.id, outbox.c.topic, outbox.c.key, cast(outbox.c.envelope, Text).label("value"))
+                    select(
+                        outbox.c.id,
+                        outbox.c.topic,
+                        outbox.c.key,
+                        cast(outbox.c.envelope, Text).label("value"),
+                        # The W3C context the event was written in (common/tracing.py), also sent as a header.
+                        outbox.c.envelope["traceparent"].astext.label("traceparent"),
+                    )
                     .where(outbox.c.published_at.is_(None), outbox.c.quarantined_at.is_(None))
                     .order_by(outbox.c.id)
                     .limit(BATCH)
@@ -158,7 +172,10 @@ class OutboxRelay:
             for row in rows:
                 try:
                     value = encoded(row.value, max_bytes=self._max_message_bytes)
-                    sent.append((row.id, await self._producer.send(row.topic, value=value, key=row.key.encode())))
+                    headers = _trace_headers(row.traceparent)
+                    sent.append(
+                        (row.id, await self._producer.send(row.topic, value=value, key=row.key.encode(), headers=headers))
+                    )
                 except Unsendable as exc:
                     refused[row.id] = str(exc)
                 except _REFUSED as exc:

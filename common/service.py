@@ -27,6 +27,8 @@ from common.devguard import LoopbackOnly
 from common.http import CircuitBreaker, ResilientClient
 from common.jobs import failed_jobs, job_tables, retry_failed, run_periodic
 from common.logging import configure_logging, mask_personal_data, request_id_var
+from common.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from common.metrics import CounterMetricFamily, Metric, consumer_lag, counter, exposition, families_of, gauge, single
 from common.migrations import upgrade_head
 from common.outbox import MessagingTables
 from common.problems import Problem, install_problem_handlers
@@ -83,7 +85,8 @@ class ServiceDefinition:
     workers: Callable[[Runtime], dict[str, Callable[[], Awaitable[int]]]] = lambda runtime: {}
     setup: Callable[[Runtime], Awaitable[None]] | None = None
     teardown: Callable[[Runtime], Awaitable[None]] | None = None
-    metrics: Callable[[Runtime], Awaitable[dict[str, float]]] | None = None
+    # Gauges read at scrape time: {name: value} (gauges emaket_<name>{service}) or metric families (common/metrics.py).
+    metrics: Callable[[Runtime], Awaitable[dict[str, float] | list[Metric]]] | None = None
 
 
 def create_service_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
@@ -195,15 +198,30 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
             raise Problem(503, "not-ready", f"database unreachable: {type(exc).__name__}") from None
         return {"status": "ok", "service": definition.name}
 
-    @app.get("/metrics", include_in_schema=False, response_class=PlainTextResponse)
-    async def metrics(request: Request) -> str:
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> dict:
+        """Ready to serve a case: what /healthz checks, plus the broker answering and every consumer in its
+        group with partitions assigned (a consumer still joining cannot move a case yet). Kubernetes sends
+        traffic only to a ready replica; the gateway's /readyz asks every service's."""
         runtime: Runtime = request.app.state.runtime
-        figures = await _messaging_metrics(runtime)
+        checks = await readiness(runtime)
+        failing = sorted(name for name, state in checks.items() if state != "ok")
+        if failing:
+            detail = "; ".join(f"{name}: {checks[name]}" for name in failing)
+            raise Problem(503, "not-ready", f"{definition.name} is not ready: {detail}.", checks=checks)
+        return {"status": "ready", "service": definition.name, "checks": checks}
+
+    @app.get("/metrics", include_in_schema=False, response_class=PlainTextResponse)
+    async def metrics(request: Request) -> PlainTextResponse:
+        """Prometheus text format (common/metrics.py, docs/operations.md)."""
+        runtime: Runtime = request.app.state.runtime
+        # Labels carry only code names and small fixed sets: nothing personal goes into metrics (guarantee 8).
+        families = await _messaging_metrics(runtime)
         if definition.metrics:
-            figures.update(await definition.metrics(runtime))
-        # Labels carry only the service and task names: nothing personal goes into metrics (guarantee 8).
-        lines = [f'emaket_{k}{{service="{definition.name}"}} {v}\n' for k, v in sorted(figures.items())]
-        return "".join(lines + _task_lines(runtime, definition.name))
+            families += families_of(definition.name, await definition.metrics(runtime))
+        families += _task_lines(runtime, definition.name)
+        families += await consumer_lag(runtime.consumers, definition.name)
+        return PlainTextResponse(exposition(definition.name, families), media_type=METRICS_CONTENT_TYPE)
 
     for router in definition.routers:
         app.include_router(router)
@@ -211,7 +229,52 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     return app
 
 
-async def _messaging_metrics(runtime: Runtime) -> dict[str, float]:
+READY_CHECK_TIMEOUT_S = 2.0
+
+
+async def readiness(runtime: Runtime) -> dict[str, str]:
+    """Each readiness check and its state ("ok" or why not): database, broker, tasks, consumers."""
+    checks: dict[str, str] = {}
+    try:
+        async with asyncio.timeout(READY_CHECK_TIMEOUT_S), runtime.sessions() as session:
+            await session.execute(select(1))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        checks["database"] = f"unreachable ({type(exc).__name__})"
+    try:
+        async with asyncio.timeout(READY_CHECK_TIMEOUT_S):
+            answered = await runtime.producer.client.force_metadata_update()
+        checks["broker"] = "ok" if answered and runtime.producer.client.cluster.brokers() else "no metadata"
+    except Exception as exc:  # noqa: BLE001
+        checks["broker"] = f"unreachable ({type(exc).__name__})"
+    for name, state in sorted(runtime.supervisor.tasks.items()):
+        if not name.startswith("consumer:"):
+            checks[f"task:{name}"] = "ok" if state.running else "not running"
+    for consumer in runtime.consumers:
+        state = runtime.supervisor.tasks.get(f"consumer:{consumer.spec.group}")
+        key = f"consumer:{consumer.spec.group}"
+        if state is None or not state.running:
+            checks[key] = "not running"
+        elif not _joined(consumer):
+            checks[key] = "joining its group"
+        else:
+            checks[key] = "ok"
+    return checks
+
+
+def _joined(consumer: EventConsumer) -> bool:
+    """The consumer has its assignment from the group (possibly no partitions, with more replicas than
+    partitions on real Kafka): it fetches from now on."""
+    kafka = consumer.kafka
+    if kafka is None:
+        return False
+    subscription = getattr(getattr(kafka, "_subscription", None), "subscription", None)
+    if subscription is not None:  # aiokafka: the assignment object exists once the group's SyncGroup answered
+        return getattr(subscription, "assignment", None) is not None
+    return bool(kafka.assignment())
+
+
+async def _messaging_metrics(runtime: Runtime) -> list[Metric]:
     outbox, dead = runtime.tables.outbox, runtime.tables.dead_letters
     pending = outbox.c.published_at.is_(None) & outbox.c.quarantined_at.is_(None)
     async with runtime.sessions() as session:
@@ -222,36 +285,69 @@ async def _messaging_metrics(runtime: Runtime) -> dict[str, float]:
         quarantined = await session.scalar(select(func.count()).where(outbox.c.quarantined_at.is_not(None)))
         dead_open = await session.scalar(select(func.count()).where(dead.c.replayed_at.is_(None)))
         jobs_failed = {
-            f"jobs_failed_{table.name}": await session.scalar(
-                select(func.count()).select_from(table).where(table.c.status == "failed")
-            )
+            table.name: await session.scalar(select(func.count()).select_from(table).where(table.c.status == "failed"))
             or 0
             for table in runtime.jobs
         }
-    circuits = {f"circuit_open_{c.system}": float(c.breaker.state == "open") for c in runtime.clients}
-    return circuits | jobs_failed | {
-        "outbox_backlog": backlog or 0,
-        "outbox_oldest_unpublished_seconds": float(oldest or 0),
-        "outbox_quarantined": quarantined or 0,
-        "dead_letters_open": dead_open or 0,
-        "relay_published_total": runtime.relay.published if runtime.relay else 0,
-        "relay_quarantined_total": runtime.relay.quarantined if runtime.relay else 0,
-        "events_handled_total": sum(c.handled for c in runtime.consumers),
-        "events_dead_lettered_total": sum(c.dead_lettered for c in runtime.consumers),
-    }
+    service = runtime.name
+    families: list[Metric] = [
+        single("emaket_outbox_backlog", "Events in the outbox not yet published to Kafka.", service, backlog or 0),
+        single(
+            "emaket_outbox_oldest_unpublished_seconds",
+            "Age of the oldest event waiting in the outbox (0 when none waits).",
+            service,
+            float(oldest or 0),
+        ),
+        single("emaket_outbox_quarantined", "Outbox events the broker refused; they wait for ops.", service, quarantined or 0),
+        single("emaket_dead_letters_open", "Messages this service could not handle, not replayed yet.", service, dead_open or 0),
+        counter(
+            "emaket_relay_published", "Events the outbox relay published since the process started.", service,
+            runtime.relay.published if runtime.relay else 0,
+        ),
+        counter(
+            "emaket_relay_quarantined", "Events the outbox relay quarantined since the process started.", service,
+            runtime.relay.quarantined if runtime.relay else 0,
+        ),
+        counter(
+            "emaket_events_handled", "Kafka events this process's consumers handled.", service,
+            sum(c.handled for c in runtime.consumers),
+        ),
+        counter(
+            "emaket_events_dead_lettered", "Kafka events this process's consumers dead-lettered.", service,
+            sum(c.dead_lettered for c in runtime.consumers),
+        ),
+    ]
+    by_job = gauge("emaket_jobs_failed", "Jobs out of attempts, per job table; listed for ops.", ("service", "job"))
+    for job, failed in sorted(jobs_failed.items()):
+        by_job.add_metric([service, job], float(failed))
+        families.append(single(f"emaket_jobs_failed_{job}", f"Jobs of {job} out of attempts.", service, failed))
+    families.append(by_job)
+    circuits: dict[str, float] = {}
+    for client in runtime.clients:
+        circuits[client.system] = max(circuits.get(client.system, 0.0), float(client.breaker.state == "open"))
+    by_system = gauge(
+        "emaket_circuit_open", "1 while the circuit breaker to an outside system is open.", ("service", "system")
+    )
+    for system, is_open in sorted(circuits.items()):
+        by_system.add_metric([service, system], is_open)
+        families.append(single(f"emaket_circuit_open_{system}", f"1 while the circuit to {system} is open.", service, is_open))
+    families.append(by_system)
+    return families
 
 
-def _task_lines(runtime: Runtime, service: str) -> list[str]:
+def _task_lines(runtime: Runtime, service: str) -> list[Metric]:
     """Liveness and restarts of each supervised task; task names are code names, never personal data."""
-    lines = []
+    alive = gauge("emaket_task_alive", "1 while the supervised task runs.", ("service", "task"))
+    restarts = CounterMetricFamily(
+        "emaket_task_restarts", "Times the supervisor restarted the task.", labels=["service", "task"]
+    )
+    consumers = gauge("emaket_consumer_alive", "1 while the Kafka consumer's task runs.", ("service", "consumer"))
     for name, state in sorted(runtime.supervisor.tasks.items()):
-        labels = f'service="{service}",task="{name}"'
-        lines.append(f"emaket_task_alive{{{labels}}} {int(state.running)}\n")
-        lines.append(f"emaket_task_restarts_total{{{labels}}} {state.restarts}\n")
+        alive.add_metric([service, name], float(state.running))
+        restarts.add_metric([service, name], float(state.restarts))
         if name.startswith("consumer:"):
-            group = name.removeprefix("consumer:")
-            lines.append(f'emaket_consumer_alive{{service="{service}",consumer="{group}"}} {int(state.running)}\n')
-    return lines
+            consumers.add_metric([service, name.removeprefix("consumer:")], float(state.running))
+    return [alive, restarts, consumers]
 
 
 MAX_PAGE = 200

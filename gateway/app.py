@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
 import math
@@ -16,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from common.asyncapi import asyncapi_document
 from common.devguard import LoopbackOnly
 from common.logging import configure_logging
 from common.problems import Problem, install_problem_handlers, problem_response
@@ -143,6 +145,22 @@ def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBa
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": "gateway"}
 
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        """200 only when every service behind the gateway answers its own /readyz with 200 (``make run``
+        waits for this before it says the stack is ready). Not the gateway's Kubernetes readiness probe:
+        one service down must not take the whole API out of rotation (deploy/README.md)."""
+        services = await _upstream_readiness(request.app.state.http, upstreams, settings.ready_timeout_s)
+        failing = sorted(name for name, state in services.items() if state["status"] != "ready")
+        if failing:
+            return problem_response(request, 503, "not-ready", f"not ready: {', '.join(failing)}.", services=services)
+        return JSONResponse({"status": "ready", "services": services})
+
+    @app.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi() -> JSONResponse:
+        """The event contract (AsyncAPI 3.0), generated from the typed event models (common/asyncapi.py)."""
+        return JSONResponse(asyncapi_document(server_host=settings.asyncapi_server_host))
+
     merged_openapi = MergedOpenAPI(
         lambda: get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes),
         upstreams,
@@ -186,6 +204,25 @@ def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBa
         return await forward(request.app.state.http, upstreams[target.service], target, request, body, credential)
 
     return app
+
+
+async def _upstream_readiness(client: httpx.AsyncClient, upstreams: dict[str, str], timeout_s: float) -> dict[str, dict]:
+    """Each service's /readyz, asked at once: {"status": "ready"} or {"status": "not-ready", "detail": ...}."""
+
+    async def ask(name: str, base_url: str) -> tuple[str, dict]:
+        try:
+            r = await client.get(f"{base_url}/readyz", timeout=timeout_s)
+        except httpx.HTTPError as exc:
+            return name, {"status": "not-ready", "detail": f"unreachable ({type(exc).__name__})"}
+        if r.status_code == 200:
+            return name, {"status": "ready"}
+        try:
+            detail = str(r.json().get("detail", ""))[:500]
+        except ValueError:
+            detail = f"HTTP {r.status_code}"
+        return name, {"status": "not-ready", "detail": detail or f"HTTP {r.status_code}"}
+
+    return dict(await asyncio.gather(*(ask(name, url) for name, url in upstreams.items())))
 
 
 def _unauthenticated(failure: str) -> Problem:

@@ -8,6 +8,7 @@ import httpx
 from fastapi import Request, Response
 
 from common.problems import Problem
+from common.tracing import inject_headers
 from gateway.routes import Target
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,9 @@ def upstream_headers(request: Request, credential: str) -> dict[str, str]:
     # RequestIdMiddleware has already replaced the header with a sane value.
     headers["x-request-id"] = request.headers["x-request-id"]
     headers["authorization"] = f"Bearer {credential}"
-    return headers
+    # The gateway's SERVER span is the parent of the service's (common/tracing.py); a client's own
+    # traceparent is not forwarded as such, the gateway's span continues it.
+    return inject_headers(headers)
 
 
 def _public_location(location: str, base_url: str) -> str:

@@ -54,6 +54,10 @@ class GatewaySettings(BaseSettings):
     upstream_timeout_s: float = Field(default=10.0, gt=0, validation_alias="GATEWAY_UPSTREAM_TIMEOUT_S")
     openapi_fetch_timeout_s: float = Field(default=2.0, gt=0, validation_alias="GATEWAY_OPENAPI_FETCH_TIMEOUT_S")
     openapi_cache_s: float = Field(default=30.0, ge=0, validation_alias="GATEWAY_OPENAPI_CACHE_S")
+    # GET /readyz asks every service's /readyz with this timeout (a service slower than that is not ready).
+    ready_timeout_s: float = Field(default=3.0, gt=0, validation_alias="GATEWAY_READY_TIMEOUT_S")
+    # The Kafka bootstrap address /asyncapi.json names as its server (documentation only).
+    asyncapi_server_host: str = Field(default="kafka:9092", validation_alias="GATEWAY_ASYNCAPI_SERVER_HOST")
 
     @model_validator(mode="after")
     def _fail_closed(self) -> GatewaySettings:

@@ -133,11 +133,17 @@ def main() -> int:
         say(f"Starting {', '.join(stack.names)} (logs in {log_dir}) ...")
         cleanups.append(("services", stack.stop))
         stack.start()
+        # Up is not ready: wait until every service has its database, its broker and its consumers in their
+        # groups (the gateway's /readyz), so the example below is served the moment it is printed.
+        say("Waiting until every service is ready (gateway /readyz) ...")
+        stack.wait_ready()
 
         say("")
-        say("e-Maket is running.")
+        say("e-Maket is running and ready.")
         say(f"  Gateway (public API):  {stack.url('gateway')}")
         say(f"  API documentation:     {stack.url('gateway')}/docs")
+        say(f"  Event contract:        {stack.url('gateway')}/asyncapi.json (AsyncAPI 3.0)")
+        say(f"  Readiness:             {stack.url('gateway')}/readyz")
         say(f"  Sandbox (fake e-gov, payments, SMS, cabinet): {stack.url('sandbox')}")
         for name in stack.names:
             say(f"  {name + ' health:':<22} {stack.url(name)}/healthz")

@@ -426,6 +426,26 @@ class Stack:
                     )
                 time.sleep(POLL_INTERVAL)
 
+    def wait_ready(self, timeout: float = 60.0) -> dict:
+        """Wait until the gateway's ``GET /readyz`` answers 200 (every service has its database, its broker
+        and its consumers in their groups), and return that answer; StackError with the last answer if not."""
+        if "gateway" not in self.names:
+            raise StackError("wait_ready asks the gateway, which this stack does not run")
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        with httpx.Client(timeout=httpx.Timeout(5.0, connect=1.0), trust_env=False) as client:
+            while True:
+                try:
+                    r = client.get(self.url("gateway") + "/readyz")
+                    if r.status_code == 200:
+                        return r.json()
+                    last = r.text[:2000]
+                except httpx.HTTPError as exc:
+                    last = f"{type(exc).__name__}"
+                if time.monotonic() >= deadline:
+                    raise StackError(f"not ready after {timeout:.0f} s; the gateway's /readyz said: {last}")
+                time.sleep(POLL_INTERVAL)
+
     # ------------------------------------------------------------ stopping
 
     def stop(self, name: str | None = None, timeout: float = STOP_TIMEOUT) -> None:

@@ -23,6 +23,7 @@ from common.events import (
     canonical_json,
     envelope_of,
 )
+from common.metrics import BENEFITS, DECISIONS_SIGNED, count, label
 from common.outbox import add_event
 from common.problems import Problem
 from services.decision.adapters import repository
@@ -184,6 +185,14 @@ class DecisionService:
         decision.signed_document = document
         decision.signature = signer.sign(document)
         decision.key_id = signer.key_id
+        count(
+            DECISIONS_SIGNED,
+            session,
+            service="decision",
+            benefit=label(decision.benefit, BENEFITS),
+            outcome="assigned" if signed.outcome == "assign" else "refused",
+            signer="automatic" if signed_by == AUTO_SIGNER else "specialist",
+        )
         await _emit(session, DecisionSigned, decision, case)
 
     # --- specialist work (api.md "Specialist work", "Decisions") --------------------------

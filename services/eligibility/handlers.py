@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from common.envelope import Envelope
 from common.events import ApplicationData, ApplicationReceived, DocumentsProvided, EligibilityChecked, envelope_of
 from common.http import ExternalUnavailable
-from common.jobs import claim_due, reschedule
+from common.jobs import claim_due, record_attempt, reschedule, trace_context, traced
 from common.outbox import add_event
 from services.eligibility.adapters.egov import EgovRegistries
 from services.eligibility.adapters.orm import Check, messaging
@@ -33,6 +33,7 @@ async def _record(session: AsyncSession, application: ApplicationData, round_: i
             round=round_,
             benefit=application.benefit,
             application=application.model_dump(mode="json"),
+            traceparent=trace_context(),
         )
         .on_conflict_do_nothing()
     )
@@ -92,24 +93,30 @@ async def run_one_check(sessions: async_sessionmaker, registries: EgovRegistries
         check = await claim_due(session, Check)
         if check is None:
             return 0
-        application = ApplicationData.model_validate(check.application)
-        asked = registries.session()
-        try:
-            evaluation = await policy_for(application.benefit).check(asked, application)
-        except ExternalUnavailable as exc:
-            reschedule(check, str(exc), cap_s=60)
-            log.warning("registries unavailable for a check (attempt %d): %s; will retry", check.attempts, exc)
-            return 1
-        except Exception as exc:  # noqa: BLE001 - an unexpected answer: keep the job, alert ops
-            reschedule(check, repr(exc), cap_s=300)
-            log.error("check failed unexpectedly (attempt %d): %r", check.attempts, exc)
-            return 1
-        result = result_event(application, check.round, evaluation, asked.evidence)
-        check.status = "done"
-        check.result = result.model_dump(mode="json")
-        check.completed_at = datetime.now(timezone.utc)
-        envelope = envelope_of(result, source=SOURCE, subject=str(check.application_id))
-        await add_event(session, messaging, TOPIC, envelope)
+        with traced(check, "registry check", **{"emaket.application_id": str(check.application_id)}):
+            return await _run_check(session, check, registries)
+
+
+async def _run_check(session: AsyncSession, check: Check, registries: EgovRegistries) -> int:
+    application = ApplicationData.model_validate(check.application)
+    asked = registries.session()
+    try:
+        evaluation = await policy_for(application.benefit).check(asked, application)
+    except ExternalUnavailable as exc:
+        reschedule(check, str(exc), cap_s=60)
+        log.warning("registries unavailable for a check (attempt %d): %s; will retry", check.attempts, exc)
         return 1
+    except Exception as exc:  # noqa: BLE001 - an unexpected answer: keep the job, alert ops
+        reschedule(check, repr(exc), cap_s=300)
+        log.error("check failed unexpectedly (attempt %d): %r", check.attempts, exc)
+        return 1
+    result = result_event(application, check.round, evaluation, asked.evidence)
+    check.status = "done"
+    record_attempt(check, "succeeded")
+    check.result = result.model_dump(mode="json")
+    check.completed_at = datetime.now(timezone.utc)
+    envelope = envelope_of(result, source=SOURCE, subject=str(check.application_id))
+    await add_event(session, messaging, TOPIC, envelope)
+    return 1
 
 

@@ -18,8 +18,10 @@ from common.strict_json import HostileJson, loads_strict
 from services.intake import handlers
 from services.intake.adapters.orm import Application
 from services.intake.schemas import ApplicationList, ApplicationOut, DocumentsIn, parse_application
+from services.intake.sla import SlaReport
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
+ops_router = APIRouter(prefix="/api/v1/ops", tags=["ops"])
 
 
 def _operator(caller: CallerDep) -> Caller:
@@ -162,3 +164,21 @@ async def list_applications(
         await snapshot(session)
         apps, history = await handlers.list_applications(session, caller, applicant_iin=applicant_iin, limit=limit)
         return ApplicationList(items=[to_out(a, history) for a in apps])
+
+
+@ops_router.get(
+    "/sla",
+    response_model=SlaReport,
+    summary="Open cases against their legal deadlines, per benefit, channel and status (ops)",
+    responses={403: {"description": "Not ops"}},
+)
+async def read_sla(request: Request, caller: CallerDep) -> SlaReport:
+    """Counts only, no personal data: open cases, due today, due the next working day, overdue ("today" in
+    Asia/Almaty; the term runs until the decision is signed), the oldest case of each group, and the id of
+    each benefit's most overdue case. Served through the gateway at the same path."""
+    caller.require("ops")
+    async with request.app.state.runtime.sessions() as session, session.begin():
+        await snapshot(session)
+        return await handlers.sla_report(
+            session, caller, calendar=_service(request).calendar, now=datetime.now(timezone.utc)
+        )

@@ -31,9 +31,11 @@ from common.events import (
 )
 from common.identifiers import mask_iin
 from common.law.params import extension_days
+from common.metrics import APPLICATIONS_RECEIVED, APPLICATIONS_REJECTED, BENEFITS, CHANNELS, STAGE_SECONDS, count, label, observe
 from common.outbox import add_event
 from common.problems import Problem, field_path
 from common.reasons import reason
+from services.intake import sla
 from services.intake.adapters import repository
 from services.intake.adapters.orm import Application, StatusChange, messaging
 from services.intake.domain.documents import document_errors
@@ -108,6 +110,22 @@ def _move(session: AsyncSession, app: Application, target: ApplicationStatus, at
         raise ValueError(f"application {app.id}: {current.value} -> {target.value} is not a transition")
     app.status = target.value
     repository.add_history(session, app.id, target.value, at)
+
+
+def _labels(app: Application) -> dict[str, str]:
+    """The application's metric labels: benefit and channel, from their fixed sets (never a personal value)."""
+    return {"service": SOURCE, "benefit": label(app.benefit, BENEFITS), "channel": label(app.channel, CHANNELS)}
+
+
+async def _stage_done(
+    session: AsyncSession, app: Application, stage: str, at: datetime, *, since_status: S | None = None
+) -> None:
+    """Observe how long the case took to ``at`` since it received (``since_status`` None) or first reached
+    ``since_status`` (emaket_stage_duration_seconds, counted once the transaction commits)."""
+    started = app.received_at if since_status is None else await repository.first_status_at(session, app.id, since_status.value)
+    if started is not None:
+        observe(STAGE_SECONDS, (at - started).total_seconds(), session, service=SOURCE,
+                benefit=label(app.benefit, BENEFITS), stage=stage)
 
 
 def authorize_submission(caller: Caller, request: ApplicationBase) -> None:
@@ -195,6 +213,7 @@ class IntakeService:
         app = await session.get(Application, app_id)
         assert app is not None
         repository.add_history(session, app.id, S.received.value, now)
+        count(APPLICATIONS_RECEIVED, session, **_labels(app))
         policy = policy_for(app.benefit)
 
         refusals = await self._intake_refusals(session, app, request, policy)
@@ -237,6 +256,7 @@ class IntakeService:
         """
         app.reasons = reasons
         _move(session, app, S.rejected, at)
+        count(APPLICATIONS_REJECTED, session, **_labels(app))
         await repository.release_claims(session, app.id)
         await _emit(session, ApplicationRejected, app)
 
@@ -275,6 +295,7 @@ class IntakeService:
         self._set_due(app, policy)
         await repository.upsert_journal(session, app)
         _move(session, app, S.registered, now)
+        await _stage_done(session, app, "received_to_registered", now)
         await _emit(session, ApplicationRegistered, app)
 
     # --- events from the other services -------------------------------------------------
@@ -379,6 +400,7 @@ class IntakeService:
 
     async def _apply_signed(self, session: AsyncSession, app: Application, event: Envelope) -> None:
         signed = DecisionSigned.of(event)
+        await _stage_done(session, app, "registered_to_decided", event.time, since_status=S.registered)
         app.decision = {
             "id": str(signed.decision_id),
             "outcome": signed.outcome,
@@ -404,9 +426,11 @@ class IntakeService:
 
     async def _apply_queued(self, session: AsyncSession, app: Application, event: Envelope) -> None:
         _move(session, app, S.payment_queued, event.time)
+        await _stage_done(session, app, "decided_to_payment_queued", event.time, since_status=S.assigned)
 
     async def _apply_paid(self, session: AsyncSession, app: Application, event: Envelope) -> None:
         _move(session, app, S.paid, event.time)
+        await _stage_done(session, app, "payment_queued_to_paid", event.time, since_status=S.payment_queued)
 
     # --- documents ----------------------------------------------------------------------
 
@@ -460,6 +484,17 @@ async def get_application(session: AsyncSession, app_id: uuid.UUID, caller: Call
         raise Problem(404, "not-found", f"No application {app_id}.")
     audit(caller, "read application", str(app.id))
     return app, await history_of(session, [app.id])
+
+
+async def sla_report(session: AsyncSession, caller: Caller, *, calendar: WorkingCalendar, now: datetime) -> sla.SlaReport:
+    """Ops' SLA view: open cases against their due dates, per benefit, channel and status (services/intake/sla.py)."""
+    caller.require("ops")
+    today = sla.almaty_today(now)
+    buckets = await repository.open_case_buckets(session)
+    overdue = await repository.most_overdue(session, today)
+    report = sla.report(buckets, overdue, now=now, next_working_day=calendar.next_working_day(today))
+    audit(caller, f"read the SLA view ({report.totals.open} open, {report.totals.overdue} overdue)", "intake open cases")
+    return report
 
 
 async def history_of(session: AsyncSession, ids: list[uuid.UUID]) -> list[StatusChange]:

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from common.envelope import Envelope
 from common.http import ExternalUnavailable
 from common.identifiers import mask_phone
-from common.jobs import claim_due, retry_at
+from common.jobs import claim_due, record_attempt, retry_at, trace_context, traced
+from common.metrics import MESSAGE_CHANNELS, MESSAGE_KINDS, MESSAGES_SENT, count, label
 from services.notifier.adapters.gateways import Delivery
 from services.notifier.adapters.orm import Notification
 from services.notifier.domain.templates import notice_of
@@ -43,6 +44,7 @@ async def on_status_event(session: AsyncSession, event: Envelope) -> None:
             text_kk=message.text_kk,
             text_ru=message.text_ru,
             status="pending",
+            traceparent=trace_context(),
         )
         .on_conflict_do_nothing()
     )
@@ -78,34 +80,45 @@ async def deliver_one(sessions: async_sessionmaker, delivery: Delivery, *, sms_p
         note = await claim_due(session, Notification)
         if note is None:
             return 0
-        if note.channel == "sms" and note.phone and await _phone_is_over_limit(session, note, sms_per_phone_per_hour):
-            return 1
-        try:
-            if note.channel == "sms":
-                status = await delivery.send_sms(
-                    message_id=str(note.id), phone=note.phone, text=f"{note.text_kk}\n{note.text_ru}", kind=note.kind
-                )
-            else:
-                status = await delivery.post_cabinet(
-                    message_id=str(note.id),
-                    iin=note.iin,
-                    application_id=str(note.application_id),
-                    kind=note.kind,
-                    text_kk=note.text_kk,
-                    text_ru=note.text_ru,
-                )
-        except ExternalUnavailable as exc:
-            status, note.last_error = None, str(exc)
-        if status is not None and status < 300:
-            note.status = "sent"
-            note.sent_at = datetime.now(timezone.utc)
-            return 1
-        note.attempts += 1
-        if status is not None:
-            note.last_error = f"answered {status}"
-        if note.attempts >= MAX_ATTEMPTS or (status is not None and 400 <= status < 500):
-            note.status = "failed"
-            log.error("giving up on a %s %s message after %d attempts: %s", note.channel, note.kind, note.attempts, note.last_error)
-        else:
-            note.next_attempt_at = retry_at(note.attempts, cap_s=300)
+        with traced(note, f"{note.channel} message", **{"emaket.application_id": str(note.application_id)}):
+            return await _deliver(session, note, delivery, sms_per_phone_per_hour)
+
+
+async def _deliver(session: AsyncSession, note: Notification, delivery: Delivery, sms_per_phone_per_hour: int) -> int:
+    if note.channel == "sms" and note.phone and await _phone_is_over_limit(session, note, sms_per_phone_per_hour):
         return 1
+    try:
+        if note.channel == "sms":
+            status = await delivery.send_sms(
+                message_id=str(note.id), phone=note.phone, text=f"{note.text_kk}\n{note.text_ru}", kind=note.kind
+            )
+        else:
+            status = await delivery.post_cabinet(
+                message_id=str(note.id),
+                iin=note.iin,
+                application_id=str(note.application_id),
+                kind=note.kind,
+                text_kk=note.text_kk,
+                text_ru=note.text_ru,
+            )
+    except ExternalUnavailable as exc:
+        status, note.last_error = None, str(exc)
+    if status is not None and status < 300:
+        note.status = "sent"
+        note.sent_at = datetime.now(timezone.utc)
+        record_attempt(note, "succeeded")
+        # Kind and channel only: never the phone or the IIN (guarantee 8).
+        count(MESSAGES_SENT, session, service="notifier", kind=label(note.kind, MESSAGE_KINDS),
+              channel=label(note.channel, MESSAGE_CHANNELS))
+        return 1
+    note.attempts += 1
+    if status is not None:
+        note.last_error = f"answered {status}"
+    if note.attempts >= MAX_ATTEMPTS or (status is not None and 400 <= status < 500):
+        note.status = "failed"
+        record_attempt(note, "failed" if note.attempts >= MAX_ATTEMPTS else "refused")
+        log.error("giving up on a %s %s message after %d attempts: %s", note.channel, note.kind, note.attempts, note.last_error)
+    else:
+        note.next_attempt_at = retry_at(note.attempts, cap_s=300)
+        record_attempt(note, "retried")
+    return 1

@@ -13,7 +13,8 @@ from common.envelope import Envelope
 from common.events import Contact, DecisionSigned, PaymentPaid, PaymentQueued, envelope_of
 from common.http import ExternalUnavailable
 from common.identifiers import mask_iin
-from common.jobs import claim_due, reschedule
+from common.jobs import claim_due, record_attempt, reschedule, trace_context, traced
+from common.metrics import BENEFITS, PAYMENT_ORDERS_PLACED, count, label
 from common.outbox import add_event
 from services.payment_queue.adapters.decision_keys import DecisionKeys, signature_valid
 from services.payment_queue.adapters.orm import HeldDecision, PaymentOrder, messaging
@@ -108,6 +109,7 @@ async def _queue(session: AsyncSession, decision: DecisionSigned) -> None:
             status=plan.status,
             last_error=plan.error,
             decision=decision.model_dump(mode="json"),
+            traceparent=trace_context(),
         )
         .on_conflict_do_nothing()
     )
@@ -144,31 +146,39 @@ async def place_one(sessions: async_sessionmaker, payments_db: PaymentsDatabase)
         order = await claim_due(session, PaymentOrder)
         if order is None:
             return 0
-        try:
-            placement = await payments_db.place(_order_body(order))
-        except ExternalUnavailable as exc:
-            reschedule(order, str(exc), cap_s=120)
-            return 1
-        if not placement.accepted:
-            order.status = "rejected"
-            order.last_error = placement.detail
-            log.error("payments database refused a payment order; ops must look: %s", placement.detail)
-            return 1
-        order.status = "placed"
-        order.external_order_id = placement.order_id
-        order.placed_at = datetime.now(timezone.utc)
-        order.next_check_at = order.placed_at
-        queued = PaymentQueued(
-            application_id=order.application_id,
-            decision_id=order.decision_id,
-            benefit=order.benefit,
-            order_id=placement.order_id,
-            amount_kzt=order.amount_kzt,
-            placed_at=order.placed_at,
-            contact=Contact.model_validate(order.decision.get("contact") or {}),
-        )
-        await add_event(session, messaging, TOPIC, envelope_of(queued, source=SOURCE, subject=str(order.application_id)))
+        with traced(order, "payment order", **{"emaket.application_id": str(order.application_id)}):
+            return await _place(session, order, payments_db)
+
+
+async def _place(session: AsyncSession, order: PaymentOrder, payments_db: PaymentsDatabase) -> int:
+    try:
+        placement = await payments_db.place(_order_body(order))
+    except ExternalUnavailable as exc:
+        reschedule(order, str(exc), cap_s=120)
         return 1
+    if not placement.accepted:
+        order.status = "rejected"
+        record_attempt(order, "refused")
+        order.last_error = placement.detail
+        log.error("payments database refused a payment order; ops must look: %s", placement.detail)
+        return 1
+    order.status = "placed"
+    record_attempt(order, "succeeded")
+    count(PAYMENT_ORDERS_PLACED, session, service=SOURCE, benefit=label(order.benefit, BENEFITS))
+    order.external_order_id = placement.order_id
+    order.placed_at = datetime.now(timezone.utc)
+    order.next_check_at = order.placed_at
+    queued = PaymentQueued(
+        application_id=order.application_id,
+        decision_id=order.decision_id,
+        benefit=order.benefit,
+        order_id=placement.order_id,
+        amount_kzt=order.amount_kzt,
+        placed_at=order.placed_at,
+        contact=Contact.model_validate(order.decision.get("contact") or {}),
+    )
+    await add_event(session, messaging, TOPIC, envelope_of(queued, source=SOURCE, subject=str(order.application_id)))
+    return 1
 
 
 async def confirm_one(sessions: async_sessionmaker, payments_db: PaymentsDatabase, *, poll_every_s: float) -> int:
@@ -178,22 +188,27 @@ async def confirm_one(sessions: async_sessionmaker, payments_db: PaymentsDatabas
         order = await claim_due(session, PaymentOrder, status="placed", due=PaymentOrder.next_check_at)
         if order is None:
             return 0
-        try:
-            paid_at = await payments_db.paid_at(str(order.decision_id))
-        except Exception as exc:  # noqa: BLE001 - an outage or odd answer only delays the acknowledgement
-            order.last_error = str(exc)[:2000]
-            paid_at = None
-        if paid_at is None:
-            order.next_check_at = now + timedelta(seconds=poll_every_s)
-            return 0  # nothing new: let the worker rest
-        order.status = "paid"
-        order.paid_at = datetime.fromisoformat(paid_at)
-        paid = PaymentPaid(
-            application_id=order.application_id,
-            decision_id=order.decision_id,
-            order_id=order.external_order_id,
-            amount_kzt=order.amount_kzt,
-            paid_at=order.paid_at,
-        )
-        await add_event(session, messaging, TOPIC, envelope_of(paid, source=SOURCE, subject=str(order.application_id)))
-        return 1
+        with traced(order, "payment check", **{"emaket.application_id": str(order.application_id)}):
+            return await _confirm(session, order, payments_db, next_check_at=now + timedelta(seconds=poll_every_s))
+
+
+async def _confirm(session: AsyncSession, order: PaymentOrder, payments_db: PaymentsDatabase, *, next_check_at: datetime) -> int:
+    try:
+        paid_at = await payments_db.paid_at(str(order.decision_id))
+    except Exception as exc:  # noqa: BLE001 - an outage or odd answer only delays the acknowledgement
+        order.last_error = str(exc)[:2000]
+        paid_at = None
+    if paid_at is None:
+        order.next_check_at = next_check_at
+        return 0  # nothing new: let the worker rest
+    order.status = "paid"
+    order.paid_at = datetime.fromisoformat(paid_at)
+    paid = PaymentPaid(
+        application_id=order.application_id,
+        decision_id=order.decision_id,
+        order_id=order.external_order_id,
+        amount_kzt=order.amount_kzt,
+        paid_at=order.paid_at,
+    )
+    await add_event(session, messaging, TOPIC, envelope_of(paid, source=SOURCE, subject=str(order.application_id)))
+    return 1

@@ -41,6 +41,7 @@ def stack(database_url, tmp_path_factory):
     s = Stack(database_url, bootstrap, ports=ports, data_dir=data_dir, extra_env={"LOG_LEVEL": "INFO", **FAST_RECOVERY})
     try:
         s.start()
+        s.wait_ready()  # as make run does: every consumer in its group before the first test files a case
         yield s
     finally:
         s.stop()

@@ -35,6 +35,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "POST /api/v1/decisions/{decision}/sign {}":  (401, 403, 403, 403, 403, 422, 403),
     "GET /api/v1/ops/intake/dead-letters":        (401, 403, 403, 403, 403, 403, 200),
     "POST /api/v1/ops/decision/dead-letters/999999999/replay": (401, 403, 403, 403, 403, 403, 404),
+    "GET /api/v1/ops/sla":                        (401, 403, 403, 403, 403, 403, 200),
     "GET /api/v1/ops/sandbox/dead-letters":       (404, 404, 404, 404, 404, 404, 404),
     "GET /api/v1/nowhere":                        (404, 404, 404, 404, 404, 404, 404),
 }
@@ -80,4 +81,4 @@ async def test_every_role_gets_exactly_its_answer_on_every_route(api, case):
             elif status >= 400:
                 assert r.headers["content-type"].startswith("application/problem+json"), (route, who)
     assert not mismatches, "\n".join(mismatches)
-    assert len(MATRIX) * len(CALLERS) == 98
+    assert len(MATRIX) * len(CALLERS) == 105

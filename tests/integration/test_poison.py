@@ -221,14 +221,14 @@ async def test_a_consumer_that_dies_is_restarted_and_healthz_and_metrics_show_it
             assert down.status_code == 503, down.text
             assert down.json()["dead"] == ["consumer:notifier"] and "consumer:notifier" in down.json()["detail"]
             metrics = (await http.get("/metrics")).text
-            assert 'emaket_consumer_alive{service="notifier",consumer="notifier"} 0' in metrics
+            assert 'emaket_consumer_alive{consumer="notifier",service="notifier"} 0' in metrics
             assert 'emaket_task_restarts_total{service="notifier",task="consumer:notifier"} 1' in metrics
             deadline = time.monotonic() + 10
             while (up := await http.get("/healthz")).status_code != 200:
                 assert time.monotonic() < deadline, up.text
                 await asyncio.sleep(0.1)
             metrics = (await http.get("/metrics")).text
-            assert 'emaket_consumer_alive{service="notifier",consumer="notifier"} 1' in metrics
+            assert 'emaket_consumer_alive{consumer="notifier",service="notifier"} 1' in metrics
             assert 'emaket_task_alive{service="notifier",task="relay"} 1' in metrics
     assert runs["n"] == 2
 

@@ -255,8 +255,12 @@ def test_every_workload_is_hardened_and_probed() -> None:
         if doc["kind"] == "Deployment":
             assert doc["spec"]["replicas"] >= 2, name
             (app,) = containers_of(doc)
-            for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
-                assert app[probe]["httpGet"]["path"] == "/healthz", (name, probe)
+            # Services take traffic only when ready (broker and consumers too: /readyz); the gateway's readiness
+            # is its own (/healthz), so one service down does not take the whole API out of rotation.
+            ready = "/healthz" if name == "gateway" else "/readyz"
+            expected = {"readinessProbe": ready, "startupProbe": ready, "livenessProbe": "/healthz"}
+            for probe, path in expected.items():
+                assert app[probe]["httpGet"]["path"] == path, (name, probe)
             assert name == "gateway" or pod["initContainers"][0]["command"][:3] == ["python", "-m", "common.migrations"], name
 
 
@@ -440,7 +444,8 @@ def test_prometheus_scrapes_every_service() -> None:
         for sd in job["dns_sd_configs"]:
             for host in sd["names"]:
                 targets[host] = sd["port"]
-    ports = {name: int(compose[name]["command"][compose[name]["command"].index("--port") + 1]) for name in SETTINGS if name != "gateway"}
+    # The gateway too: it has its own /metrics (requests per route template).
+    ports = {name: int(compose[name]["command"][compose[name]["command"].index("--port") + 1]) for name in SETTINGS}
     assert targets == ports
 
 
@@ -491,3 +496,11 @@ def test_topic_job_creates_exactly_the_topics_the_code_uses() -> None:
     args = module.parse_args(["--bootstrap", "kafka:9092"])
     assert (args.partitions, args.replication_factor, args.min_insync_replicas) == (12, 3, 2)
     assert module.topic_config("deadletter.intake", args)["min.insync.replicas"] == "2"
+
+
+def test_the_ingress_publishes_the_api_but_not_metrics_or_readiness() -> None:
+    for overlay in OVERLAYS:
+        for ingress in (d for d in render(overlay) if d["kind"] == "Ingress"):
+            paths = {p["path"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
+            assert "/api/" in paths and "/asyncapi.json" in paths, paths
+            assert not paths & {"/", "/metrics", "/readyz"}, paths  # "/" as a prefix would publish everything

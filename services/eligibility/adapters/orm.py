@@ -36,3 +36,5 @@ class Check(Base):
     result: Mapped[dict | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The W3C context the job was enqueued in: its run continues the case's trace (common/jobs.traced).
+    traceparent: Mapped[str | None] = mapped_column(Text)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.adapters.orm import Application, Claim, JournalEntry, ParkedEvent, StatusChange, journal_number_seq
 from services.intake.domain.policies import Claim as ClaimRef
+from services.intake.domain.status import TERMINAL
+from services.intake.sla import AWAITING_DECISION, Bucket, OverdueCase
 
 
 async def insert_application(session: AsyncSession, **values: Any) -> uuid.UUID | None:
@@ -141,3 +144,38 @@ async def list_applications(
     if channel:
         query = query.where(Application.channel == channel)
     return list(await session.scalars(query))
+
+
+async def first_status_at(session: AsyncSession, application_id: uuid.UUID, status: str) -> datetime | None:
+    """When the application first reached ``status`` (the status history), for the stage latencies."""
+    return await session.scalar(
+        select(func.min(StatusChange.at)).where(StatusChange.application_id == application_id, StatusChange.status == status)
+    )
+
+
+async def open_case_buckets(session: AsyncSession) -> list[Bucket]:
+    """Open applications counted per benefit, channel, status and due date (one GROUP BY; few rows)."""
+    rows = await session.execute(
+        select(
+            Application.benefit,
+            Application.channel,
+            Application.status,
+            Application.due_by,
+            func.count(),
+            func.min(Application.received_at),
+        )
+        .where(Application.status.not_in(TERMINAL))
+        .group_by(Application.benefit, Application.channel, Application.status, Application.due_by)
+    )
+    return [Bucket(*row) for row in rows.all()]
+
+
+async def most_overdue(session: AsyncSession, today: date) -> list[OverdueCase]:
+    """Per benefit, the open case awaiting a decision with the earliest due date before ``today``."""
+    rows = await session.execute(
+        select(Application.benefit, Application.id, Application.due_by, Application.received_at)
+        .where(Application.status.in_(AWAITING_DECISION), Application.due_by < today)
+        .order_by(Application.benefit, Application.due_by, Application.received_at)
+        .ext(distinct_on(Application.benefit))
+    )
+    return [OverdueCase(benefit, str(app_id), due_by, received_at) for benefit, app_id, due_by, received_at in rows.all()]

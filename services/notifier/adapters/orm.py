@@ -42,3 +42,5 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The W3C context the job was enqueued in: its run continues the case's trace (common/jobs.traced).
+    traceparent: Mapped[str | None] = mapped_column(Text)

@@ -45,6 +45,8 @@ class PaymentOrder(Base):
     # Once placed, the payments database is asked when it has paid (the acknowledgement).
     next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The W3C context the job was enqueued in: its run continues the case's trace (common/jobs.traced).
+    traceparent: Mapped[str | None] = mapped_column(Text)
 
 
 class HeldDecision(Base):
