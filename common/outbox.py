@@ -37,8 +37,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.audit import audit_log_table
-from common.envelope import Envelope
-from common.tracing import current_traceparent, current_tracestate
+from common.envelope import TRACE_ATTRIBUTES, Envelope
+from common.tracing import trace_attributes
 from common.wake import mark
 
 # A value this size or smaller is kept whole in a dead letter; larger ones are cut (and flagged).
@@ -110,14 +110,13 @@ async def add_event(session: AsyncSession, tables: MessagingTables, topic: str, 
     """
     mark(session, "outbox")
     envelope = event.model_dump(mode="json")
-    traceparent = current_traceparent()
-    if traceparent is not None:
-        envelope["traceparent"] = traceparent
-        tracestate = current_tracestate()
-        if tracestate:
-            envelope["tracestate"] = tracestate
-        else:
-            envelope.pop("tracestate", None)
+    context = trace_attributes()
+    if context:  # the current context replaces any the event came with, tracestate included
+        envelope.pop("tracestate", None)
+        envelope.update(context)
+    for name in TRACE_ATTRIBUTES:  # absent, not null: the contract (/asyncapi.json) types them as strings
+        if envelope.get(name) is None:
+            envelope.pop(name, None)
     await session.execute(
         insert(tables.outbox).values(
             event_id=event.id,

@@ -51,6 +51,7 @@ __all__ = [
     "current_traceparent",
     "inject_headers",
     "install_tracing",
+    "quiet",
     "span",
     "use_exporter",
 ]
@@ -67,6 +68,8 @@ _SAFE_PATH_PARAMS = ("application_id", "decision_id")
 # lifespan (so the relay, consumers and workers it starts inherit it). One process runs one service
 # in production; the tracing test runs all of them in one process, each with its own service.name.
 _service: ContextVar[str | None] = ContextVar("emaket_trace_service", default=None)
+# Inside ``quiet()``: spans only carry the context on (same trace, nothing recorded).
+_quiet: ContextVar[bool] = ContextVar("emaket_trace_quiet", default=False)
 
 
 class _State:
@@ -204,14 +207,19 @@ def current_tracestate() -> str | None:
     return (state.to_header() or None) if state else None
 
 
+def trace_attributes() -> dict[str, str]:
+    """The current W3C context as ``traceparent`` (and ``tracestate``, when there is one): the names are the
+    same for HTTP headers and for the CloudEvents distributed-tracing attributes. Empty outside a trace."""
+    traceparent = current_traceparent()
+    if traceparent is None:
+        return {}
+    tracestate = current_tracestate()
+    return {"traceparent": traceparent, "tracestate": tracestate} if tracestate else {"traceparent": traceparent}
+
+
 def inject_headers(headers: dict[str, str]) -> dict[str, str]:
     """Add ``traceparent`` (and ``tracestate``) of the current span to outgoing HTTP headers."""
-    traceparent = current_traceparent()
-    if traceparent is not None:
-        headers["traceparent"] = traceparent
-        tracestate = current_tracestate()
-        if tracestate:
-            headers["tracestate"] = tracestate
+    headers.update(trace_attributes())
     return headers
 
 
@@ -228,7 +236,7 @@ def span(
     ``parent`` None: a child of the current span (or a new trace). Without an exporter the span only
     carries the context on (new span id, sampled flag off), made here at a fraction of the SDK's cost.
     """
-    if _state.configured and not _state.disabled and not _state.processors:
+    if _quiet.get() or (_state.configured and not _state.disabled and not _state.processors):
         with _passing_on(parent):
             yield trace.INVALID_SPAN
         return
@@ -247,6 +255,17 @@ def span(
                 current.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                 current.set_attribute("error.type", type(exc).__name__)
             raise
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Work that repeats without news (a poll that finds nothing) records no span: the context still
+    travels (outgoing calls keep the case's trace id), but the case's trace is not buried under it."""
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
 
 
 @contextmanager

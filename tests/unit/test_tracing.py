@@ -137,3 +137,14 @@ def test_otel_sdk_disabled_turns_it_off(monkeypatch):
             assert tracing.current_traceparent() is None
     finally:
         tracing.reset()
+
+
+def test_quiet_work_records_nothing_but_keeps_the_trace(spans):
+    """A repeated poll (payment_queue's paid check) stays out of the case's trace, yet its calls carry it."""
+    parent = tracing.context_from(CALLER)
+    with tracing.quiet(), tracing.span("job payment poll", parent=parent):
+        inside = tracing.current_traceparent()
+    with tracing.span("job payment paid", parent=parent):
+        pass
+    assert [s.name for s in spans.get_finished_spans()] == ["job payment paid"]
+    assert inside is not None and inside.split("-")[1] == CALLER_TRACE
