@@ -92,13 +92,14 @@ def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBa
         redoc_url=None,
     )
     install_problem_handlers(app)
-    install_metrics(app)
     install_tracing(app, "gateway")
     app.add_exception_handler(Exception, _internal_error)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so even a 422 for size carries the id
     if settings.dev_mode:
-        app.add_middleware(LoopbackOnly)  # outermost of all: dev tokens are for this machine only
+        app.add_middleware(LoopbackOnly)  # dev tokens are for this machine only
+    # Added last, so outermost: requests the middlewares above refuse (too large, not from loopback) count too.
+    install_metrics(app)
 
     def throttle(key: str, *, system: bool = False, address: bool = False) -> None:
         chosen = address_limiter if address else system_limiter if system else limiter

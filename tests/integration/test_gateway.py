@@ -566,3 +566,11 @@ async def test_a_client_address_has_a_ceiling_whoever_the_tokens_name() -> None:
         # The mobile backend is one address speaking for every phone: its own (system) limit applies instead.
         mobile = await dev_token(gw, "mobile")
         assert (await gw.get("/api/v1/applications", headers=mobile)).status_code == 200
+
+
+async def test_metrics_count_what_the_outer_middlewares_refuse(gw: httpx.AsyncClient) -> None:
+    """A body over the limit is refused before routing; /metrics still counts it, by route template."""
+    r = await gw.post("/api/v1/applications", content=b"x" * (70 * 1024), headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    text = (await gw.get("/metrics")).text
+    assert 'emaket_gateway_requests_total{method="POST",route="/api/v1/applications",status_class="4xx"} 1.0' in text
