@@ -43,9 +43,15 @@ async def metrics(runtime: Runtime) -> dict[str, float]:
     async with runtime.sessions() as session:
         rows = (await session.execute(select(PaymentOrder.status, func.count()).group_by(PaymentOrder.status))).all()
         held = await session.scalar(select(func.count()).select_from(HeldDecision).where(HeldDecision.status == "held"))
+        # Placed orders are asked about until paid, with no attempt cap: this age is how ops see one that never is.
+        oldest_placed = await session.scalar(
+            select(func.coalesce(func.extract("epoch", func.now() - func.min(PaymentOrder.placed_at)), 0)).where(
+                PaymentOrder.status == "placed"
+            )
+        )
     counts = dict(rows)
     figures = {f"payment_orders_{s}": counts.get(s, 0) for s in ("pending", "placed", "paid", "rejected")}
-    return figures | {"decisions_held": held or 0}
+    return figures | {"decisions_held": held or 0, "payment_orders_oldest_unpaid_seconds": float(oldest_placed or 0)}
 
 
 def create_app(settings: PaymentQueueSettings | None = None) -> FastAPI:

@@ -55,6 +55,8 @@ async def test_every_process_exposes_the_case_per_benefit_and_nothing_personal(a
     assert _total(samples["intake"], "emaket_cases_open", channel="proactive", **burial) >= 1
     assert _total(samples["decision"], "emaket_decisions_signed_total", outcome="assigned", signer="automatic", **burial) >= 1
     assert _total(samples["payment_queue"], "emaket_payment_orders_placed_total", **burial) >= 1
+    # This case's order is placed and not yet confirmed paid (the sandbox pays only when told to).
+    assert _total(samples["payment_queue"], "emaket_payment_orders_oldest_unpaid_seconds") > 0
     assert _total(samples["payment_queue"], "emaket_job_attempts_total", job="payment_orders", result="succeeded") >= 1
     assert _total(samples["eligibility"], "emaket_job_attempts_total", result="succeeded") >= 1
     assert _total(samples["notifier"], "emaket_messages_sent_total", kind="result", channel="sms") >= 1
