@@ -207,7 +207,7 @@ class EventConsumer:
             for event, handler in items:
                 if event.id in fresh:
                     fresh.discard(event.id)  # the same event twice in one batch: once
-                    with self._span(event):  # each event its own span, under its own producer's context
+                    with self.span(event):  # each event its own span, under its own producer's context
                         await handler(session, event)
                     handled += 1
             return handled
@@ -280,11 +280,11 @@ class EventConsumer:
         async with self._sessions() as session, session.begin():
             if not await claim_inbox(session, self._tables, self.spec.group, event.id):
                 return False
-            with self._span(event):
+            with self.span(event):
                 await handler(session, event)
             return True
 
-    def _span(self, event: Envelope):
+    def span(self, event: Envelope):
         """The CONSUMER span of one event's handler, a child of the context the event was written in
         (the Kafka header or the envelope's ``traceparent``): what the handler writes carries that trace."""
         return span(

@@ -431,7 +431,8 @@ def _ops_router() -> APIRouter:
             if handler is None:
                 raise Problem(409, "no-handler", f"No handler for {event.type[:200]} in {row['consumer']}.")
             try:
-                await handler(session, event)
+                with consumer.span(event):  # the replay belongs to the case's trace too
+                    await handler(session, event)
             except Exception as exc:  # noqa: BLE001 - the message still fails: it stays open
                 raise Problem(409, "replay-failed", mask_personal_data(describe(exc))[:500]) from None
         return {"id": dead_letter_id, "replayed": True}
