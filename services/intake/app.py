@@ -16,7 +16,7 @@ from services.intake import sla
 from services.intake.adapters import repository
 from services.intake.adapters.orm import Application, messaging, metadata
 from services.intake.api import ops_router, router
-from services.intake.domain.status import TERMINAL
+from services.intake.domain.status import OPEN
 from services.intake.handlers import IntakeService
 from services.intake.schemas import application_json_schema
 from services.intake.settings import IntakeSettings
@@ -56,7 +56,7 @@ async def metrics(runtime: Runtime) -> list[Metric]:
     service: IntakeService = runtime.extras["intake"]
     async with runtime.sessions() as session:
         provisional = await session.scalar(
-            select(func.count()).where(Application.due_provisional.is_(True), Application.status.not_in(TERMINAL))
+            select(func.count()).where(Application.due_provisional.is_(True), Application.status.in_(sorted(OPEN)))
         )
         buckets = await repository.open_case_buckets(session)
     today = sla.almaty_today(datetime.now(timezone.utc))

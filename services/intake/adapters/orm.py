@@ -42,6 +42,8 @@ class Application(Base):
         # Same caller + same key = same application (api.md idempotency).
         UniqueConstraint("idempotency_scope", "idempotency_key", name="uq_applications_idempotency"),
         Index("ix_applications_applicant_iin", "applicant_iin"),
+        # Open cases by status and due date (SLA view, case gauges): a positive IN list of open statuses.
+        Index("ix_applications_status_due_by", "status", "due_by"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

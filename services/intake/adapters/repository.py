@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.adapters.orm import Application, Claim, JournalEntry, ParkedEvent, StatusChange, journal_number_seq
 from services.intake.domain.policies import Claim as ClaimRef
-from services.intake.domain.status import TERMINAL
+from services.intake.domain.status import OPEN
 from services.intake.sla import AWAITING_DECISION, Bucket, OverdueCase
 
 
@@ -164,7 +164,7 @@ async def open_case_buckets(session: AsyncSession) -> list[Bucket]:
             func.count(),
             func.min(Application.received_at),
         )
-        .where(Application.status.not_in(TERMINAL))
+        .where(Application.status.in_(sorted(OPEN)))  # a positive list: the status index serves it
         .group_by(Application.benefit, Application.channel, Application.status, Application.due_by)
     )
     return [Bucket(*row) for row in rows.all()]

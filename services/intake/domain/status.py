@@ -33,6 +33,8 @@ TRANSITIONS: Mapping[ApplicationStatus, frozenset[ApplicationStatus]] = {
 }
 
 TERMINAL = frozenset(s.value for s, nexts in TRANSITIONS.items() if not nexts)  # rejected, refused, paid
+# Every other status: the case is still open (read by the SLA view and the gauges through an index on status).
+OPEN = frozenset(s.value for s, nexts in TRANSITIONS.items() if nexts)
 
 
 class Step(str, Enum):
