@@ -898,7 +898,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     report["when"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     report["machine"] = machine()
-    report["logs"] = str(stack.log_dir)
+    # Where the logs are only when they are kept: a temporary path of this machine means nothing elsewhere.
+    report["logs"] = str(stack.log_dir) if (not report["ok"] or args.keep_logs) else "removed after a clean run"
     print(format_report(report))
     if not args.no_json:
         out = Path(args.json) if args.json else PROJECT_ROOT / "bench" / "chaos" / f"{stamp}.json"
