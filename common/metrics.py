@@ -25,15 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import typing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
+from common.db import after_commit
 from common.events import Benefit, Channel
 
 try:  # prometheus_client >= 0.18: no `_created` series (one per counter child, of no use on these dashboards)
@@ -122,38 +121,7 @@ JOB_ATTEMPTS = Counter(
 )
 
 
-# --- counting after the commit ---------------------------------------------------------------------
-
-_INFO_KEY = "emaket.metrics_after_commit"
-
-
-def after_commit(session: Any, action: Callable[[], None]) -> None:
-    """Run ``action`` once the session's current transaction commits; never when it rolls back.
-
-    ``session`` is a SQLAlchemy ``Session`` or ``AsyncSession`` (both share ``info``).
-    """
-    _install_session_hooks()
-    session.info.setdefault(_INFO_KEY, []).append(action)
-
-
-def _run_after_commit(session: Session) -> None:
-    for action in session.info.pop(_INFO_KEY, ()):
-        try:
-            action()
-        except Exception:  # noqa: BLE001 - a metric must never break a committed transaction's caller
-            pass
-
-
-def _drop_after_end(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:  # the outermost transaction ended: committed (ran above) or rolled back
-        session.info.pop(_INFO_KEY, None)
-
-
-def _install_session_hooks() -> None:
-    if event.contains(Session, "after_commit", _run_after_commit):
-        return
-    event.listen(Session, "after_commit", _run_after_commit)
-    event.listen(Session, "after_transaction_end", _drop_after_end)
+# --- counting after the commit: common.db.after_commit (a rolled-back transaction counts nothing) ---------
 
 
 def count(counter: Counter, session: Any = None, amount: float = 1.0, **labels: str) -> None:

@@ -28,6 +28,8 @@ from sqlalchemy import Table, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from common.db import after_commit
+
 log = logging.getLogger(__name__)
 
 # Job rows in these statuses are what a worker claims (claim_due's ``pending``; placed payment orders
@@ -114,8 +116,19 @@ class Wakes:
 def mark(session: Any, kind: str) -> None:
     """Note that this transaction wrote work of ``kind`` (``outbox``/``jobs``); fired after commit."""
     info = session.info
-    if _INFO_WAKES in info:
-        info.setdefault(_INFO_FIRE, set()).add(kind)
+    wakes = info.get(_INFO_WAKES)
+    if wakes is None:
+        return
+    kinds = info.get(_INFO_FIRE)
+    if kinds is None:  # the first mark of this transaction: fire what it marked once it commits
+        kinds = info[_INFO_FIRE] = set()
+
+        def fire() -> None:
+            info.pop(_INFO_FIRE, None)
+            wakes.fire(kinds)
+
+        after_commit(session, fire)
+    kinds.add(kind)
 
 
 def _job_row_written(wakes: Wakes, table: Any) -> bool:
@@ -140,24 +153,17 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
             return
 
 
-def _after_commit(session: Session) -> None:
-    kinds = session.info.pop(_INFO_FIRE, None)
-    if kinds:
-        session.info[_INFO_WAKES].fire(kinds)
-
-
-def _after_transaction_end(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:  # the outermost one ended (committed: fired above; rolled back: nothing)
+def _forget_marks(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost one ended (committed: fired; rolled back: nothing to wake)
         session.info.pop(_INFO_FIRE, None)
 
 
 def install_session_hooks() -> None:
-    if event.contains(Session, "after_commit", _after_commit):
+    if event.contains(Session, "after_flush", _after_flush):
         return
     event.listen(Session, "do_orm_execute", _on_execute)
     event.listen(Session, "after_flush", _after_flush)
-    event.listen(Session, "after_commit", _after_commit)
-    event.listen(Session, "after_transaction_end", _after_transaction_end)
+    event.listen(Session, "after_transaction_end", _forget_marks)
 
 
 # --- across processes: LISTEN on one connection per process ----------------------------------------
