@@ -16,6 +16,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -67,16 +68,23 @@ class Intake:
             return await session.scalar(select(func.count()).select_from(model).where(*where))
 
 
-@pytest.fixture
-async def intake(fresh_database, kafka_bootstrap, monkeypatch) -> AsyncIterator[Intake]:
+@asynccontextmanager
+async def running_intake(monkeypatch: pytest.MonkeyPatch, database_url: str, kafka_bootstrap: str) -> AsyncIterator[Intake]:
+    """Intake's real app (migrations, relay, workers) without its consumer loop, on ``database_url``."""
     monkeypatch.setattr(intake_app, "consumers", lambda runtime: [])
-    settings = IntakeSettings(DATABASE_URL=fresh_database(), KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DEV_MODE=True)
+    settings = IntakeSettings(DATABASE_URL=database_url, KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DEV_MODE=True)
     app = intake_app.create_app(settings)
     async with app.router.lifespan_context(app):
         # An unexpected exception comes back as the 500 a client would see, not raised into the test.
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
             yield Intake(http, app.state.runtime.sessions)
+
+
+@pytest.fixture
+async def intake(fresh_database, kafka_bootstrap, monkeypatch) -> AsyncIterator[Intake]:
+    async with running_intake(monkeypatch, fresh_database(), kafka_bootstrap) as running:
+        yield running
 
 
 def burial(channel: str, *, applicant: str, deceased: str, **extra) -> dict:

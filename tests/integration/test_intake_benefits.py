@@ -18,10 +18,8 @@ from common.calendar import default_calendar
 from common.envelope import Envelope, make_event
 from common.events import PaymentQueued, envelope_of
 from common.reasons import reason
-from services.intake import app as intake_app
 from services.intake.adapters.orm import Application, Claim, ParkedEvent, StatusChange, messaging
 from services.intake.handlers import IntakeService
-from services.intake.settings import IntakeSettings
 from tests.callers import caller_headers
 from tests.integration.helpers import (
     IBAN,
@@ -34,7 +32,7 @@ from tests.integration.helpers import (
     new_phone,
     outbox_events,
 )
-from tests.integration.test_intake import Intake, burial
+from tests.integration.test_intake import Intake, burial, running_intake
 
 CAL = default_calendar()
 SERVICE = IntakeService(CAL)
@@ -43,13 +41,10 @@ SERVICE = IntakeService(CAL)
 @pytest.fixture
 async def intake(fresh_database, kafka_bootstrap, monkeypatch) -> AsyncIterator[Intake]:
     """Intake's real app without its consumer loop (as in test_intake.py); handlers are called directly."""
-    monkeypatch.setattr(intake_app, "consumers", lambda runtime: [])
-    settings = IntakeSettings(DATABASE_URL=fresh_database(), KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DEV_MODE=True)
-    app = intake_app.create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
-            yield Intake(http, app.state.runtime.sessions)
+    async with running_intake(monkeypatch, fresh_database(), kafka_bootstrap) as running:
+        yield running
+
+
 ADULT = date(1980, 2, 2)
 CHILD = date(2016, 4, 4)
 

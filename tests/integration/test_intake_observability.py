@@ -12,23 +12,17 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
-from services.intake import app as intake_app
 from services.intake.adapters.orm import Application
-from services.intake.settings import IntakeSettings
 from services.intake.sla import almaty_today
 from tests.callers import caller_headers
 from tests.integration.helpers import IBAN, new_deceased, new_iin, new_phone
+from tests.integration.test_intake import Intake, running_intake
 
 
 @pytest.fixture
-async def intake(fresh_database, kafka_bootstrap, monkeypatch) -> AsyncIterator[tuple[httpx.AsyncClient, object]]:
-    monkeypatch.setattr(intake_app, "consumers", lambda runtime: [])
-    settings = IntakeSettings(DATABASE_URL=fresh_database(), KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, DEV_MODE=True)
-    app = intake_app.create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
-            yield http, app.state.runtime.sessions
+async def intake(fresh_database, kafka_bootstrap, monkeypatch) -> AsyncIterator[Intake]:
+    async with running_intake(monkeypatch, fresh_database(), kafka_bootstrap) as running:
+        yield running
 
 
 async def _file_proactive_burial(http: httpx.AsyncClient) -> str:
@@ -60,7 +54,7 @@ def _value(samples: list, name: str, **labels: str) -> float | None:
 
 
 async def test_metrics_parse_with_help_and_type_and_count_cases_against_their_due_dates(intake):
-    http, sessions = intake
+    http, sessions = intake.http, intake.sessions
     late = await _file_proactive_burial(http)
     await _file_proactive_burial(http)
     yesterday = almaty_today(datetime.now(timezone.utc)) - timedelta(days=1)
@@ -91,7 +85,7 @@ async def test_metrics_parse_with_help_and_type_and_count_cases_against_their_du
 
 
 async def test_the_sla_view_answers_ops_only_with_counts_and_the_most_overdue_case(intake):
-    http, sessions = intake
+    http, sessions = intake.http, intake.sessions
     late = await _file_proactive_burial(http)
     await _file_proactive_burial(http)
     today = almaty_today(datetime.now(timezone.utc))
