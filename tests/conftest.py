@@ -96,3 +96,18 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError(
             "bad @pytest.mark.law markers (ids must be in common/law/obligations.json):\n  " + "\n  ".join(unique)
         )
+
+
+@pytest.fixture
+def spans():
+    """Every span this process records, in memory, for one test (common/tracing.py); tracing reset after."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from common import tracing
+
+    exporter = InMemorySpanExporter()
+    tracing.use_exporter(exporter)
+    try:
+        yield exporter
+    finally:
+        tracing.reset()

@@ -21,11 +21,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy import Column, MetaData, Table, Text, insert, select, text
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -42,16 +40,6 @@ from tools.stack import free_ports
 
 SCHEMA = "tracetest"
 SERVICES = ("intake", "eligibility", "decision", "payment_queue", "notifier")
-
-
-@pytest.fixture
-def spans() -> AsyncIterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    tracing.use_exporter(exporter)
-    try:
-        yield exporter
-    finally:
-        tracing.reset()
 
 
 def _hex(span: ReadableSpan) -> tuple[str, str]:

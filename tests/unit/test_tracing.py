@@ -4,9 +4,7 @@ the outside-call CLIENT span, and the settings that turn the exporter on. No per
 from __future__ import annotations
 
 import httpx
-import pytest
 from fastapi import FastAPI
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
 from common import tracing
@@ -17,16 +15,6 @@ from common.http import ResilientClient
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER = f"00-{CALLER_TRACE}-00f067aa0ba902b7-01"
 IIN = "790303402568"
-
-
-@pytest.fixture
-def spans():
-    exporter = InMemorySpanExporter()
-    tracing.use_exporter(exporter)
-    try:
-        yield exporter
-    finally:
-        tracing.reset()
 
 
 def _app() -> FastAPI:
