@@ -157,10 +157,15 @@ def create_app(settings: GatewaySettings | None = None, transport: httpx.AsyncBa
             return problem_response(request, 503, "not-ready", f"not ready: {', '.join(failing)}.", services=services)
         return JSONResponse({"status": "ready", "services": services})
 
+    event_contract: dict = {}
+
     @app.get("/asyncapi.json", include_in_schema=False)
     async def asyncapi() -> JSONResponse:
-        """The event contract (AsyncAPI 3.0), generated from the typed event models (common/asyncapi.py)."""
-        return JSONResponse(asyncapi_document(server_host=settings.asyncapi_server_host))
+        """The event contract (AsyncAPI 3.0), generated from the typed event models (common/asyncapi.py)
+        on the first request (about 30 ms) and kept: the models do not change while the process runs."""
+        if not event_contract:
+            event_contract.update(asyncapi_document(server_host=settings.asyncapi_server_host))
+        return JSONResponse(event_contract)
 
     merged_openapi = MergedOpenAPI(
         lambda: get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes),
